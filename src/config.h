@@ -1,0 +1,73 @@
+/*
+ * config.h - userapid's configuration: defaults, the file parser, and
+ * command-line overrides.
+ *
+ * The file is "key = value" lines with '#' comments.  Every key is a row in
+ * one table in config.c; every number is range-checked; every error names
+ * FILE:LINE.  A struct config is plain data: copying it is fine.
+ */
+#ifndef USERAPID_CONFIG_H
+#define USERAPID_CONFIG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH  SYSCONFDIR "/userapid/userapid.conf"
+#define CONFIG_MAX_LISTEN    16
+#define CONFIG_MAX_WORKERS   256
+#define CONFIG_ERR_LEN       512
+#define CONFIG_LINE_MAX      4096   /* bytes per line, without the line end */
+
+struct config_listen {
+    struct sockaddr_storage addr;
+    socklen_t               addrlen;
+    char                    text[64];   /* as written: "127.0.0.1:8080", "[::]:80" */
+};
+
+struct config {
+    struct config_listen listen[CONFIG_MAX_LISTEN];
+    int          nlisten;
+    int          workers;               /* 0 means auto: the number of CPUs */
+    char         state_dir[4096];
+    long         max_connections;
+    long         max_body_size;         /* bytes */
+    long         header_timeout;        /* seconds */
+    long         keepalive_timeout;     /* seconds; 0 disables keep-alive */
+    long         drain_timeout;         /* seconds */
+    int          log_level;             /* LOG_ERR .. LOG_DEBUG from <syslog.h> */
+    int          access_log;            /* 0 or 1 */
+};
+
+/* Fills in every default. */
+void config_defaults(struct config *c);
+
+/*
+ * Reads path over the current values of c.  Returns 0, or -1 with err set
+ * to "PATH:LINE: reason" (or "PATH: reason" when it cannot be read).
+ * A "listen" line in the file replaces the default listen list; further
+ * "listen" lines add to it.  On error c may be partly changed: load into a
+ * copy when the old values must survive.
+ */
+int  config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Sets one key from a string, as the file would (used for command-line
+ * overrides).  Returns 0, or -1 with err set to "KEY: reason".
+ * For "listen", append = 0 replaces the list and 1 adds to it.
+ */
+int  config_set(struct config *c, const char *key, const char *value, int append,
+         char *err, size_t errlen);
+
+/* Parses "ADDR:PORT" (IPv4, or [IPv6]:PORT) into l.  Returns 0 or -1. */
+int  config_parse_listen(const char *text, struct config_listen *l);
+
+/* The worker count after resolving auto. */
+int  config_worker_count(const struct config *c);
+
+/* Name of a log level ("info"), for messages. */
+const char *config_log_level_name(int level);
+
+#endif

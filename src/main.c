@@ -1,0 +1,176 @@
+/*
+ * main.c - userapid's command line: parse, load the configuration, and hand
+ * over to the master.  The process stays in the foreground (a new-style
+ * daemon); systemd, a terminal or a test harness supervises it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "proctitle.h"
+
+static void usage(FILE *fp);
+static char *join_args(int argc, char **argv);
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp,
+        "usage: userapid [--config FILE] [--listen ADDR:PORT]... [--workers N|auto]\n"
+        "                [--state-dir DIR] [--check-config] [--version] [--help]\n"
+        "\n"
+        "  -c, --config FILE      configuration file (default %s)\n"
+        "  -l, --listen ADDR:PORT listen address, repeatable: 127.0.0.1:8080, [::]:8080\n"
+        "  -w, --workers N|auto   number of worker processes\n"
+        "  -s, --state-dir DIR    directory holding the user database and sessions\n"
+        "  -t, --check-config     validate the configuration and exit\n"
+        "  -V, --version          print the version and exit\n"
+        "  -h, --help             print this help and exit\n"
+        "\n"
+        "Options override the file.  Exit status: 0 ok, 1 runtime failure,\n"
+        "2 usage error, 3 configuration error.  See userapid(8).\n",
+        CONFIG_DEFAULT_PATH);
+}
+
+/* The command line as one string, for the master's process title. */
+static char *
+join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    char  *s, *p;
+    int    i;
+
+    for (i = 1; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    if ((s = calloc(1, len)) == NULL)
+        return NULL;
+    for (p = s, i = 1; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+
+        if (i > 1)
+            *p++ = ' ';
+        memcpy(p, argv[i], n);
+        p += n;
+    }
+    *p = '\0';
+    return s;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config",       required_argument, NULL, 'c' },
+        { "listen",       required_argument, NULL, 'l' },
+        { "workers",      required_argument, NULL, 'w' },
+        { "state-dir",    required_argument, NULL, 's' },
+        { "check-config", no_argument,       NULL, 't' },
+        { "version",      no_argument,       NULL, 'V' },
+        { "help",         no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct master_opts o;
+    struct config      cfg, scratch;
+    char               err[CONFIG_ERR_LEN];
+    int                ch, check_only = 0, status;
+
+    memset(&o, 0, sizeof(o));
+    o.config_path = CONFIG_DEFAULT_PATH;
+    config_defaults(&scratch);
+
+    while ((ch = getopt_long(argc, argv, "c:l:w:s:tVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o.config_path = optarg;
+            o.config_explicit = 1;
+            break;
+        case 'l':
+            if (o.nlisten == MASTER_MAX_LISTEN_OPTS) {
+                fprintf(stderr, "userapid: at most %d --listen options\n",
+                    MASTER_MAX_LISTEN_OPTS);
+                return EXIT_USAGE;
+            }
+            if (config_set(&scratch, "listen", optarg, o.nlisten > 0, err,
+                sizeof(err)) == -1) {
+                fprintf(stderr, "userapid: --listen: %s\n", err);
+                return EXIT_USAGE;
+            }
+            o.listen[o.nlisten++] = optarg;
+            break;
+        case 'w':
+            if (config_set(&scratch, "workers", optarg, 0, err, sizeof(err)) == -1) {
+                fprintf(stderr, "userapid: --workers: %s\n", err);
+                return EXIT_USAGE;
+            }
+            o.workers = optarg;
+            break;
+        case 's':
+            if (config_set(&scratch, "state_dir", optarg, 0, err, sizeof(err)) == -1) {
+                fprintf(stderr, "userapid: --state-dir: %s\n", err);
+                return EXIT_USAGE;
+            }
+            o.state_dir = optarg;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        case 'V':
+            printf("userapid %s\n", USERAPID_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "userapid: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    if (master_load_config(&o, &cfg, err, sizeof(err)) == -1) {
+        fprintf(stderr, "userapid: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (check_only) {
+        printf("userapid: configuration %s is valid\n",
+            o.config_explicit || access(o.config_path, F_OK) == 0 ?
+            o.config_path : "(built-in defaults)");
+        return 0;
+    }
+
+    /*
+     * The strings of argv are about to be overwritten by the process title:
+     * keep copies of what the master needs again on SIGHUP.
+     */
+    o.cmdline = join_args(argc, argv);
+    o.config_path = strdup(o.config_path);
+    o.workers = o.workers ? strdup(o.workers) : NULL;
+    o.state_dir = o.state_dir ? strdup(o.state_dir) : NULL;
+    for (ch = 0; ch < o.nlisten; ch++)
+        o.listen[ch] = strdup(o.listen[ch]);
+    if (o.cmdline == NULL || o.config_path == NULL) {
+        fprintf(stderr, "userapid: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    proctitle_init(argc, argv);
+
+    log_init("userapid", cfg.log_level);
+    status = master_run(&o, &cfg);
+
+    free((char *)o.cmdline);
+    free((char *)o.config_path);
+    free((char *)o.workers);
+    free((char *)o.state_dir);
+    for (ch = 0; ch < o.nlisten; ch++)
+        free((char *)o.listen[ch]);
+    return status;
+}

@@ -1,0 +1,534 @@
+/*
+ * harness.c - integration test helpers; see harness.h.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+const char *
+harness_bin(void)
+{
+    const char *b = getenv("USERAPID_BIN");
+
+    return b != NULL ? b : "build/userapid";
+}
+
+int
+harness_free_port(void)
+{
+    struct sockaddr_in sin;
+    socklen_t          len = sizeof(sin);
+    int                fd, port;
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    port = ntohs(sin.sin_port);
+    close(fd);
+    return port;
+}
+
+void
+daemon_write_conf(struct daemon *d, int workers, const char *extra)
+{
+    FILE *fp;
+    char  tmp[320];
+
+    /* Written aside and renamed, so a reload never reads half a file. */
+    snprintf(tmp, sizeof(tmp), "%s.tmp", d->conf);
+    fp = fopen(tmp, "w");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp, "# written by the test harness\n"
+        "listen = 127.0.0.1:%d\n"
+        "workers = %d\n"
+        "state_dir = %s\n"
+        "header_timeout = 2\n"
+        "drain_timeout = 5\n"
+        "log_level = debug\n"
+        "%s\n", d->port, workers > 0 ? workers : 2, d->state_dir,
+        extra != NULL ? extra : "");
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_int_eq(rename(tmp, d->conf), 0);
+}
+
+void
+daemon_prepare(struct daemon *d, const struct daemon_opts *o)
+{
+    char tmpl[] = "/tmp/userapid-test.XXXXXX";
+
+    memset(d, 0, sizeof(*d));
+    d->notify_fd = -1;
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
+    snprintf(d->state_dir, sizeof(d->state_dir), "%s/state", d->dir);
+    snprintf(d->conf, sizeof(d->conf), "%s/userapid.conf", d->dir);
+    snprintf(d->log, sizeof(d->log), "%s/stderr.log", d->dir);
+    snprintf(d->notify_path, sizeof(d->notify_path), "%s/notify", d->dir);
+    ck_assert_int_eq(mkdir(d->state_dir, 0700), 0);
+    d->port = harness_free_port();
+    daemon_write_conf(d, o->workers, o->conf_extra);
+}
+
+static void
+daemon_open_notify(struct daemon *d)
+{
+    struct sockaddr_un sun;
+
+    d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(d->notify_fd, 0);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->notify_path);
+    ck_assert_int_eq(bind(d->notify_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+}
+
+void
+daemon_start(struct daemon *d, const struct daemon_opts *o)
+{
+    char     portarg[64];
+    uint64_t until;
+    int      fd;
+
+    if (d->dir[0] == '\0')
+        daemon_prepare(d, o);
+    if (o->notify)
+        daemon_open_notify(d);
+    d->pid = fork();
+    ck_assert_int_ge(d->pid, 0);
+    if (d->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        unsetenv("JOURNAL_STREAM");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_PID");
+        if (o->notify)
+            setenv("NOTIFY_SOCKET", d->notify_path, 1);
+        else
+            unsetenv("NOTIFY_SOCKET");
+        if (o->watchdog_usec != NULL)
+            setenv("WATCHDOG_USEC", o->watchdog_usec, 1);
+        if (o->socket_activate) {
+            snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", d->port);
+            execlp("systemd-socket-activate", "systemd-socket-activate", "-q",
+                "-l", portarg, "-E", "NOTIFY_SOCKET", harness_bin(),
+                "--config", d->conf, (char *)NULL);
+        } else {
+            execl(harness_bin(), harness_bin(), "--config", d->conf, (char *)NULL);
+        }
+        _exit(127);
+    }
+    if (o->no_wait)
+        return;
+    /* Ready when HEAD / answers 200. */
+    until = mono_ms() + 10000;
+    while (mono_ms() < until) {
+        char *r;
+        int   st;
+
+        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+            char *log = daemon_log(d);
+
+            ck_abort_msg("daemon exited early (status %d): %s", st, log);
+        }
+        if (!o->socket_activate) {
+            fd = http_connect(d->port);
+            if (fd < 0) {
+                sleep_ms(20);
+                continue;
+            }
+            close(fd);
+        }
+        r = http_exchange(d->port, "HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 3000);
+        if (r != NULL && http_status(r) == 200) {
+            char wk[32];
+
+            /* Every worker up, so tests see a steady state. */
+            if (http_header(r, "X-Userapid-Workers", wk, sizeof(wk))) {
+                int alive = 0, conf = -1;
+
+                if (sscanf(wk, "%d/%d", &alive, &conf) == 2 && alive == conf) {
+                    free(r);
+                    return;
+                }
+            }
+        }
+        free(r);
+        sleep_ms(20);
+    }
+    ck_abort_msg("daemon did not become ready");
+}
+
+int
+daemon_wait(struct daemon *d, int timeout_ms)
+{
+    uint64_t until = mono_ms() + (uint64_t)timeout_ms;
+    int      st;
+
+    while (mono_ms() < until) {
+        pid_t p = waitpid(d->pid, &st, WNOHANG);
+
+        if (p == d->pid) {
+            d->pid = 0;
+            return st;
+        }
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+int
+daemon_stop(struct daemon *d, int timeout_ms)
+{
+    if (d->pid <= 0)
+        return -1;
+    kill(d->pid, SIGTERM);
+    return daemon_wait(d, timeout_ms);
+}
+
+void
+daemon_cleanup(struct daemon *d)
+{
+    char *out;
+    int   st;
+
+    if (d->pid > 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &st, 0);
+        d->pid = 0;
+    }
+    if (d->notify_fd >= 0)
+        close(d->notify_fd);
+    d->notify_fd = -1;
+    if (d->dir[0] != '\0' && getenv("USERAPID_KEEP_TEST_DIRS") == NULL) {
+        out = run_cmd(&st, "rm -rf '%s'", d->dir);
+        free(out);
+    }
+}
+
+int
+daemon_workers(struct daemon *d, pid_t *pids, int max)
+{
+    char  path[128], buf[4096];
+    FILE *fp;
+    int   n = 0;
+    long  p;
+    char *s, *end;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->pid,
+        (int)d->pid);
+    if ((fp = fopen(path, "r")) == NULL)
+        return 0;
+    if (fgets(buf, sizeof(buf), fp) == NULL)
+        buf[0] = '\0';
+    fclose(fp);
+    for (s = buf; n < max; s = end) {
+        p = strtol(s, &end, 10);
+        if (end == s)
+            break;
+        pids[n++] = (pid_t)p;
+    }
+    return n;
+}
+
+int
+daemon_notify_wait(struct daemon *d, const char *what, int timeout_ms)
+{
+    uint64_t until = mono_ms() + (uint64_t)timeout_ms;
+    size_t   wl = strlen(what);
+
+    for (;;) {
+        struct pollfd pfd = { d->notify_fd, POLLIN, 0 };
+        const char   *s;
+        ssize_t       n;
+
+        /* Look for it at the start of a line. */
+        for (s = d->notify_buf; s < d->notify_buf + d->notify_len; ) {
+            const char *nl = memchr(s, '\n', (size_t)(d->notify_buf + d->notify_len - s));
+            size_t      ll = nl ? (size_t)(nl - s) : (size_t)(d->notify_buf + d->notify_len - s);
+
+            if (ll >= wl && memcmp(s, what, wl) == 0)
+                return 1;
+            if (nl == NULL)
+                break;
+            s = nl + 1;
+        }
+        if (mono_ms() >= until)
+            return 0;
+        if (poll(&pfd, 1, 50) > 0) {
+            n = recv(d->notify_fd, d->notify_buf + d->notify_len,
+                sizeof(d->notify_buf) - d->notify_len - 2, 0);
+            if (n > 0) {
+                d->notify_len += (size_t)n;
+                d->notify_buf[d->notify_len++] = '\n';
+                d->notify_buf[d->notify_len] = '\0';
+            }
+        }
+    }
+}
+
+char *
+daemon_log(struct daemon *d)
+{
+    int   st;
+
+    return run_cmd(&st, "cat '%s'", d->log);
+}
+
+int
+http_connect(int port)
+{
+    struct sockaddr_in sin;
+    int                fd;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void
+http_send(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;         /* the peer may legitimately close early */
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+void
+http_send_str(int fd, const char *s)
+{
+    http_send(fd, s, strlen(s));
+}
+
+char *
+http_recv_all(int fd, int timeout_ms, size_t *lenp)
+{
+    size_t cap = 65536, len = 0;
+    char  *buf = malloc(cap + 1);
+
+    ck_assert_ptr_nonnull(buf);
+    for (;;) {
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        ssize_t       n;
+
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+            break;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            ck_assert_ptr_nonnull(buf);
+        }
+        n = recv(fd, buf + len, cap - len, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    if (lenp != NULL)
+        *lenp = len;
+    return buf;
+}
+
+char *
+http_recv_response(int fd, int timeout_ms)
+{
+    size_t cap = 65536, len = 0, need = 0;
+    char  *buf = malloc(cap + 1);
+
+    ck_assert_ptr_nonnull(buf);
+    for (;;) {
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        char         *end;
+        ssize_t       n;
+
+        buf[len] = '\0';
+        if (need == 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+            char cl[32];
+            int  st = http_status(buf);
+
+            need = (size_t)(end + 4 - buf);
+            if (st >= 200 && st != 204 && st != 304 &&
+                http_header(buf, "Content-Length", cl, sizeof(cl)))
+                need += strtoul(cl, NULL, 10);
+            if (st >= 100 && st < 200)
+                need = (size_t)(end + 4 - buf);
+        }
+        if (need > 0 && len >= need)
+            break;
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+            break;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            ck_assert_ptr_nonnull(buf);
+        }
+        /* One byte at a time: what follows this response stays unread. */
+        n = recv(fd, buf + len, need > len ? need - len : 1, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+char *
+http_exchange(int port, const char *req, int timeout_ms)
+{
+    char *r;
+    int   fd = http_connect(port);
+
+    if (fd < 0)
+        return NULL;
+    http_send_str(fd, req);
+    r = http_recv_all(fd, timeout_ms, NULL);
+    close(fd);
+    return r;
+}
+
+int
+http_status(const char *resp)
+{
+    int st;
+
+    if (resp == NULL || sscanf(resp, "HTTP/1.%*d %d", &st) != 1)
+        return -1;
+    return st;
+}
+
+int
+http_header(const char *resp, const char *name, char *out, size_t outlen)
+{
+    const char *line, *end, *head_end;
+    size_t      nl = strlen(name);
+
+    if (resp == NULL)
+        return 0;
+    head_end = strstr(resp, "\r\n\r\n");
+    if (head_end == NULL)
+        head_end = resp + strlen(resp);
+    line = strstr(resp, "\r\n");
+    while (line != NULL && line < head_end) {
+        line += 2;
+        end = strstr(line, "\r\n");
+        if (end == NULL)
+            break;
+        if ((size_t)(end - line) > nl && line[nl] == ':' &&
+            strncasecmp(line, name, nl) == 0) {
+            const char *v = line + nl + 1;
+
+            while (*v == ' ')
+                v++;
+            snprintf(out, outlen, "%.*s", (int)(end - v), v);
+            return 1;
+        }
+        line = end;
+    }
+    return 0;
+}
+
+const char *
+http_body(const char *resp)
+{
+    const char *e = resp ? strstr(resp, "\r\n\r\n") : NULL;
+
+    return e ? e + 4 : "";
+}
+
+int
+http_closed(int fd, int timeout_ms)
+{
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    char          c;
+
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return 0;
+    return recv(fd, &c, 1, MSG_PEEK) <= 0;
+}
+
+char *
+run_cmd(int *status, const char *fmt, ...)
+{
+    char    cmd[4096];
+    va_list ap;
+    FILE   *fp;
+    size_t  cap = 4096, len = 0, n;
+    char   *out = malloc(cap + 1);
+
+    ck_assert_ptr_nonnull(out);
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    fp = popen(cmd, "r");
+    ck_assert_ptr_nonnull(fp);
+    while ((n = fread(out + len, 1, cap - len, fp)) > 0) {
+        len += n;
+        if (len == cap) {
+            cap *= 2;
+            out = realloc(out, cap + 1);
+            ck_assert_ptr_nonnull(out);
+        }
+    }
+    out[len] = '\0';
+    *status = pclose(fp);
+    return out;
+}
