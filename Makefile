@@ -43,7 +43,7 @@ ALL_CFLAGS   = -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -D_GNU_SOURCE \
                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS) $(SAN)
 
-LIB_SRCS    := buf.c http.c config.c log.c status.c api.c master.c worker.c proctitle.c
+LIB_SRCS    := $(filter-out main.c userapictl.c userapi.c,$(notdir $(wildcard src/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/src/%.o)
 LIB         := $(BUILD)/libuserapid.a
 DAEMON      := $(BUILD)/userapid
@@ -92,14 +92,16 @@ run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen 127.0.0.1:8080 --state-dir $(STATE_DIR)
 
-check: check-unit check-integration
+check: $(DAEMON) $(UNIT_BINS) $(INTEG_BINS)
+	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPID_SRCDIR=$(CURDIR) \
+	    scripts/run-tests $(UNIT_BINS) $(INTEG_BINS)
 
 check-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@USERAPID_SRCDIR=$(CURDIR) scripts/run-tests $(UNIT_BINS)
 
 check-integration: $(DAEMON) $(INTEG_BINS)
-	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
-	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPID_SRCDIR=$(CURDIR) $$t; done
+	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPID_SRCDIR=$(CURDIR) \
+	    scripts/run-tests $(INTEG_BINS)
 
 clean:
 	rm -rf build

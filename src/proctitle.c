@@ -17,12 +17,13 @@ extern char **environ;
 
 static char   *proctitle_start;
 static size_t  proctitle_len;
+static char  **proctitle_env;
 
 void
 proctitle_init(int argc, char **argv)
 {
-    char   *end;
-    char  **newenv;
+    char   *end, *p;
+    size_t  size = 0;
     int     i, n;
 
     if (argc < 1 || argv[0] == NULL)
@@ -33,23 +34,25 @@ proctitle_init(int argc, char **argv)
         if (argv[i] == end)
             end = argv[i] + strlen(argv[i]) + 1;
     for (n = 0; environ[n] != NULL; n++)
-        ;
-    if ((newenv = calloc((size_t)n + 1, sizeof(*newenv))) != NULL) {
+        size += strlen(environ[n]) + 1;
+    /* One block, kept for the life of the process (and so never a leak). */
+    proctitle_env = malloc(sizeof(char *) * ((size_t)n + 1) + size);
+    if (proctitle_env != NULL) {
+        p = (char *)(proctitle_env + n + 1);
         for (i = 0; i < n; i++) {
+            size_t len = strlen(environ[i]) + 1;
+
             if (environ[i] == end)
-                end = environ[i] + strlen(environ[i]) + 1;
-            if ((newenv[i] = strdup(environ[i])) == NULL)
-                break;
+                end = environ[i] + len;
+            memcpy(p, environ[i], len);
+            proctitle_env[i] = p;
+            p += len;
         }
-        if (i == n) {
-            environ = newenv;
-        } else {
-            /* Keep the old environment; the title gets only argv's room. */
-            while (i-- > 0)
-                free(newenv[i]);
-            free(newenv);
-            end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
-        }
+        proctitle_env[n] = NULL;
+        environ = proctitle_env;
+    } else {
+        /* Keep the old environment; the title gets only argv's room. */
+        end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
     }
     proctitle_len = (size_t)(end - proctitle_start);
 }

@@ -78,15 +78,20 @@ daemon_write_conf(struct daemon *d, int workers, const char *extra)
     snprintf(tmp, sizeof(tmp), "%s.tmp", d->conf);
     fp = fopen(tmp, "w");
     ck_assert_ptr_nonnull(fp);
+    if (extra == NULL)
+        extra = "";
     fprintf(fp, "# written by the test harness\n"
         "listen = 127.0.0.1:%d\n"
         "workers = %d\n"
-        "state_dir = %s\n"
-        "header_timeout = 2\n"
-        "drain_timeout = 5\n"
-        "log_level = debug\n"
-        "%s\n", d->port, workers > 0 ? workers : 2, d->state_dir,
-        extra != NULL ? extra : "");
+        "state_dir = %s\n", d->port, workers > 0 ? workers : 2, d->state_dir);
+    /* Test defaults, unless the test sets the key itself. */
+    if (strstr(extra, "header_timeout") == NULL)
+        fprintf(fp, "header_timeout = 2\n");
+    if (strstr(extra, "drain_timeout") == NULL)
+        fprintf(fp, "drain_timeout = 5\n");
+    if (strstr(extra, "log_level") == NULL)
+        fprintf(fp, "log_level = debug\n");
+    fprintf(fp, "%s\n", extra);
     ck_assert_int_eq(fclose(fp), 0);
     ck_assert_int_eq(rename(tmp, d->conf), 0);
 }
@@ -118,7 +123,8 @@ daemon_open_notify(struct daemon *d)
     ck_assert_int_ge(d->notify_fd, 0);
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->notify_path);
+    ck_assert_uint_lt(strlen(d->notify_path), sizeof(sun.sun_path));
+    memcpy(sun.sun_path, d->notify_path, strlen(d->notify_path) + 1);
     ck_assert_int_eq(bind(d->notify_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 }
 
@@ -153,7 +159,7 @@ daemon_start(struct daemon *d, const struct daemon_opts *o)
             setenv("WATCHDOG_USEC", o->watchdog_usec, 1);
         if (o->socket_activate) {
             snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", d->port);
-            execlp("systemd-socket-activate", "systemd-socket-activate", "-q",
+            execlp("systemd-socket-activate", "systemd-socket-activate",
                 "-l", portarg, "-E", "NOTIFY_SOCKET", harness_bin(),
                 "--config", d->conf, (char *)NULL);
         } else {

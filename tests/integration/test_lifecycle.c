@@ -1,0 +1,497 @@
+/*
+ * test_lifecycle.c - the master's life: command line and exit codes,
+ * sd_notify, socket activation, reload, worker crashes, graceful stop.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define HOST "Host: t\r\n"
+
+static char *
+head_workers(int port)
+{
+    static char v[64];
+    char       *r = http_exchange(port, "HEAD / HTTP/1.1\r\n" HOST
+        "Connection: close\r\n\r\n", 3000);
+
+    v[0] = '\0';
+    if (r != NULL && !http_header(r, "X-Userapid-Workers", v, sizeof(v)))
+        v[0] = '\0';
+    free(r);
+    return v;
+}
+
+/* Polls HEAD / until X-Userapid-Workers equals want. */
+static int
+wait_workers(int port, const char *want, int timeout_ms)
+{
+    int waited;
+
+    for (waited = 0; waited < timeout_ms; waited += 50) {
+        if (strcmp(head_workers(port), want) == 0)
+            return 1;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+static int
+pid_alive(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+START_TEST(test_version_and_help_exit_0)
+{
+    char *out;
+    int   st;
+
+    out = run_cmd(&st, "%s --version", harness_bin());
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_assert_str_eq(out, "userapid 0.1.0\n");
+    free(out);
+    out = run_cmd(&st, "%s --help", harness_bin());
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_assert(strncmp(out, "usage: userapid [--config FILE]", 31) == 0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_usage_errors_exit_2)
+{
+    char *out;
+    int   st;
+
+    out = run_cmd(&st, "%s --bogus 2>&1", harness_bin());
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    free(out);
+    out = run_cmd(&st, "%s --workers 0 2>&1", harness_bin());
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert_str_eq(out, "userapid: --workers: workers: \"0\" is out of range (1..256, or auto)\n");
+    free(out);
+    out = run_cmd(&st, "%s --listen nowhere 2>&1 | head -1", harness_bin());
+    ck_assert(strncmp(out, "userapid: --listen: ", 20) == 0);
+    free(out);
+    out = run_cmd(&st, "%s --listen nowhere >/dev/null 2>&1", harness_bin());
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    free(out);
+    out = run_cmd(&st, "%s extra-arg >/dev/null 2>&1", harness_bin());
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_config_errors_exit_3_with_file_and_line)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "wrokers = 3" };
+    char              *out, want[512];
+    int                st;
+
+    daemon_prepare(&d, &o);
+    out = run_cmd(&st, "%s --config %s --check-config 2>&1", harness_bin(), d.conf);
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    snprintf(want, sizeof(want), "userapid: %s:8: unknown key \"wrokers\"\n", d.conf);
+    ck_assert_str_eq(out, want);
+    free(out);
+    /* The same error stops a real start. */
+    out = run_cmd(&st, "%s --config %s 2>&1", harness_bin(), d.conf);
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    free(out);
+    out = run_cmd(&st, "%s --config %s/missing.conf 2>&1", harness_bin(), d.dir);
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    free(out);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_check_config_accepts_good_file)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char              *out, want[512];
+    int                st;
+
+    daemon_prepare(&d, &o);
+    out = run_cmd(&st, "%s --config %s --check-config", harness_bin(), d.conf);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    snprintf(want, sizeof(want), "userapid: configuration %s is valid\n", d.conf);
+    ck_assert_str_eq(out, want);
+    free(out);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_missing_state_dir_exits_1)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char              *out;
+    int                st;
+
+    daemon_prepare(&d, &o);
+    out = run_cmd(&st, "%s --config %s --state-dir %s/nope 2>&1", harness_bin(),
+        d.conf, d.dir);
+    ck_assert_int_eq(WEXITSTATUS(st), 1);
+    ck_assert(strstr(out, "No such file or directory") != NULL);
+    free(out);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_port_in_use_exits_1)
+{
+    struct daemon      d, d2;
+    struct daemon_opts o = { 0 };
+    char              *out;
+    int                st;
+
+    daemon_start(&d, &o);
+    daemon_prepare(&d2, &o);
+    out = run_cmd(&st, "%s --config %s --listen 127.0.0.1:%d 2>&1", harness_bin(),
+        d2.conf, d.port);
+    ck_assert_int_eq(WEXITSTATUS(st), 1);
+    ck_assert(strstr(out, "Address already in use") != NULL);
+    free(out);
+    daemon_cleanup(&d2);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_options_override_the_file)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .no_wait = 1 };
+    char              *out;
+    int                st, port;
+
+    daemon_prepare(&d, &o);
+    port = harness_free_port();
+    d.pid = fork();
+    if (d.pid == 0) {
+        char lst[64];
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        snprintf(lst, sizeof(lst), "127.0.0.1:%d", port);
+        execl(harness_bin(), harness_bin(), "--config", d.conf, "--listen", lst,
+            "--workers", "3", (char *)NULL);
+        _exit(127);
+    }
+    ck_assert(wait_workers(port, "3/3", 5000));
+    out = run_cmd(&st, "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/", d.port);
+    ck_assert_str_ne(out, "200");       /* the file's port is not used */
+    free(out);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_notify_ready_status_and_stopping)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1 };
+    int                st;
+
+    daemon_start(&d, &o);
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
+    ck_assert(daemon_notify_wait(&d, "STATUS=Serving on 127.0.0.1:", 3000));
+    ck_assert(strstr(d.notify_buf, "with 2/2 workers") != NULL);
+    /* READY=1 came after both workers reported. */
+    ck_assert_str_eq(head_workers(d.port), "2/2");
+    st = daemon_stop(&d, 10000);
+    ck_assert(daemon_notify_wait(&d, "STOPPING=1", 3000));
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_watchdog_pings)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1, .watchdog_usec = "400000" };
+
+    daemon_start(&d, &o);
+    ck_assert(daemon_notify_wait(&d, "WATCHDOG=1", 3000));
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_socket_activation)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1, .socket_activate = 1 };
+    char              *log;
+
+    /* The config's listen line names the same port: it must not be bound
+     * again, or the start would fail with "Address already in use". */
+    daemon_start(&d, &o);
+    ck_assert_str_eq(head_workers(d.port), "2/2");
+    ck_assert(daemon_notify_wait(&d, "STATUS=Serving on 1 socket from systemd", 3000));
+    log = daemon_log(&d);
+    ck_assert_msg(strstr(log, "1 listen sockets from systemd") != NULL, "%s", log);
+    free(log);
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(&d, 10000)), 0);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_sighup_changes_worker_count)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1 };
+    pid_t              before[8], after[8];
+    int                nb, na, i, j;
+
+    daemon_start(&d, &o);
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
+    nb = daemon_workers(&d, before, 8);
+    ck_assert_int_eq(nb, 2);
+    daemon_write_conf(&d, 3, NULL);
+    d.notify_len = 0;
+    kill(d.pid, SIGHUP);
+    ck_assert(daemon_notify_wait(&d, "RELOADING=1", 3000));
+    ck_assert(wait_workers(d.port, "3/3", 5000));
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
+    /* The old workers retire; three new ones remain. */
+    for (i = 0; i < 100; i++) {
+        na = daemon_workers(&d, after, 8);
+        if (na == 3)
+            break;
+        sleep_ms(50);
+    }
+    ck_assert_int_eq(na, 3);
+    for (i = 0; i < na; i++)
+        for (j = 0; j < nb; j++)
+            ck_assert_int_ne(after[i], before[j]);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_sighup_with_bad_config_keeps_old)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1 };
+    char              *log;
+    int                i;
+
+    daemon_start(&d, &o);
+    daemon_write_conf(&d, 2, "workers_typo = 4");
+    d.notify_len = 0;
+    kill(d.pid, SIGHUP);
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
+    for (i = 0; i < 50; i++) {
+        log = daemon_log(&d);
+        if (strstr(log, "new configuration rejected") != NULL)
+            break;
+        free(log);
+        log = NULL;
+        sleep_ms(20);
+    }
+    ck_assert_ptr_nonnull(log);
+    ck_assert(strstr(log, "unknown key \"workers_typo\"") != NULL);
+    free(log);
+    ck_assert_str_eq(head_workers(d.port), "2/2");
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_killed_worker_is_replaced)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    pid_t              w[8], w2[8];
+    int                n, i, ok = 0;
+    char              *r, *log;
+
+    daemon_start(&d, &o);
+    n = daemon_workers(&d, w, 8);
+    ck_assert_int_eq(n, 2);
+    kill(w[0], SIGKILL);
+    /* Service continues while the worker is replaced. */
+    for (i = 0; i < 20; i++) {
+        r = http_exchange(d.port, "GET /status HTTP/1.1\r\n" HOST
+            "Connection: close\r\n\r\n", 3000);
+        ck_assert_int_eq(http_status(r), 200);
+        free(r);
+    }
+    ck_assert(wait_workers(d.port, "2/2", 5000));
+    n = daemon_workers(&d, w2, 8);
+    ck_assert_int_eq(n, 2);
+    for (i = 0; i < n; i++)
+        ok += w2[i] == w[0];
+    ck_assert_int_eq(ok, 0);
+    log = daemon_log(&d);
+    ck_assert(strstr(log, "killed by signal 9") != NULL);
+    ck_assert(strstr(log, "worker respawned") != NULL);
+    free(log);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_crash_loop_ends_master_nonzero)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .workers = 1 };
+    pid_t              w[8];
+    int                st = -1, i, n;
+
+    daemon_start(&d, &o);
+    for (i = 0; i < 400 && st == -1; i++) {
+        n = daemon_workers(&d, w, 8);
+        if (n > 0)
+            kill(w[0], SIGKILL);
+        st = daemon_wait(&d, 25);
+    }
+    ck_assert_int_ne(st, -1);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 1);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_sigterm_lets_slow_request_complete)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    int                slow, idle, st;
+    char              *r, v[32];
+
+    daemon_start(&d, &o);
+    idle = http_connect(d.port);
+    http_send_str(idle, "GET /status HTTP/1.1\r\n" HOST "\r\n");
+    free(http_recv_response(idle, 3000));
+    slow = http_connect(d.port);
+    http_send_str(slow, "GET /status HTTP/1.1\r\n");
+    sleep_ms(200);
+    kill(d.pid, SIGTERM);
+    /* The idle keep-alive connection is closed at once... */
+    ck_assert(http_closed(idle, 2000));
+    sleep_ms(300);
+    /* ...while the request in flight still completes. */
+    http_send_str(slow, HOST "\r\n");
+    r = http_recv_response(slow, 3000);
+    ck_assert_int_eq(http_status(r), 200);
+    ck_assert(http_header(r, "Connection", v, sizeof(v)));
+    ck_assert_str_eq(v, "close");
+    free(r);
+    st = daemon_wait(&d, 5000);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    close(slow);
+    close(idle);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_sigterm_drain_is_bounded)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "drain_timeout = 1\nheader_timeout = 30" };
+    int                slow, st;
+
+    daemon_start(&d, &o);
+    slow = http_connect(d.port);
+    http_send_str(slow, "GET /status HTTP/1.1\r\n");
+    sleep_ms(200);
+    st = daemon_stop(&d, 4000);
+    ck_assert_int_ne(st, -1);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    close(slow);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_process_titles)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    pid_t              w[8];
+    char              *out;
+    int                st;
+
+    daemon_start(&d, &o);
+    ck_assert_int_eq(daemon_workers(&d, w, 8), 2);
+    out = run_cmd(&st, "ps -o args= -p %d", (int)d.pid);
+    ck_assert(strncmp(out, "userapid: master process --config ", 34) == 0);
+    free(out);
+    out = run_cmd(&st, "ps -o comm=,args= -p %d", (int)w[0]);
+    ck_assert_str_eq(out, "userapid-worker userapid: worker process #1\n");
+    free(out);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_workers_die_with_master)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    pid_t              w[8];
+    int                n, i, alive = 1;
+
+    daemon_start(&d, &o);
+    n = daemon_workers(&d, w, 8);
+    ck_assert_int_eq(n, 2);
+    kill(d.pid, SIGKILL);
+    daemon_wait(&d, 2000);
+    for (i = 0; i < 100 && alive; i++) {
+        alive = pid_alive(w[0]) || pid_alive(w[1]);
+        sleep_ms(50);
+    }
+    ck_assert_int_eq(alive, 0);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+static Suite *
+lifecycle_suite(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *cli = tcase_create("command line");
+    TCase *tc = tcase_create("lifecycle");
+
+    tcase_set_timeout(cli, 30);
+    tcase_add_test(cli, test_version_and_help_exit_0);
+    tcase_add_test(cli, test_usage_errors_exit_2);
+    tcase_add_test(cli, test_config_errors_exit_3_with_file_and_line);
+    tcase_add_test(cli, test_check_config_accepts_good_file);
+    tcase_add_test(cli, test_missing_state_dir_exits_1);
+    tcase_add_test(cli, test_port_in_use_exits_1);
+    tcase_add_test(cli, test_options_override_the_file);
+    suite_add_tcase(s, cli);
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_notify_ready_status_and_stopping);
+    tcase_add_test(tc, test_watchdog_pings);
+    tcase_add_test(tc, test_socket_activation);
+    tcase_add_test(tc, test_sighup_changes_worker_count);
+    tcase_add_test(tc, test_sighup_with_bad_config_keeps_old);
+    tcase_add_test(tc, test_killed_worker_is_replaced);
+    tcase_add_test(tc, test_crash_loop_ends_master_nonzero);
+    tcase_add_test(tc, test_sigterm_lets_slow_request_complete);
+    tcase_add_test(tc, test_sigterm_drain_is_bounded);
+    tcase_add_test(tc, test_process_titles);
+    tcase_add_test(tc, test_workers_die_with_master);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(lifecycle_suite());
+    int      failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
