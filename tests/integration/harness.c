@@ -149,6 +149,16 @@ daemon_start(struct daemon *d, const struct daemon_opts *o)
             close(fd);
         }
         unsetenv("JOURNAL_STREAM");
+        if (o->journal) {
+            struct stat st;
+            char        js[64];
+
+            if (fstat(STDERR_FILENO, &st) == 0) {
+                snprintf(js, sizeof(js), "%llu:%llu",
+                    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+                setenv("JOURNAL_STREAM", js, 1);
+            }
+        }
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_PID");
         if (o->notify)

@@ -33,6 +33,7 @@ struct daemon_opts {
     const char  *watchdog_usec; /* sets WATCHDOG_USEC */
     int          socket_activate; /* run under systemd-socket-activate */
     int          no_wait;       /* do not wait for the daemon to answer */
+    int          journal;       /* JOURNAL_STREAM names the daemon's stderr */
 };
 
 const char *harness_bin(void);

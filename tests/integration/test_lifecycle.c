@@ -8,7 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -451,6 +457,80 @@ START_TEST(test_workers_die_with_master)
 }
 END_TEST
 
+/*
+ * The journal's socket path is fixed, so the test takes a private mount
+ * namespace, puts a tmpfs on /run/systemd and listens there itself as
+ * journald would.  Needs root (CI runs as root).
+ */
+START_TEST(test_journal_entries_are_structured)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .journal = 1 };
+    struct sockaddr_un sun;
+    char               buf[8192], id[64], want[128], *r, *all;
+    size_t             len = 0;
+    int                fd, i, found_access = 0;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_journal_entries_are_structured: needs root, skipped\n");
+        return;
+    }
+    ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+    ck_assert_int_eq(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    mkdir("/run/systemd", 0755);
+    ck_assert_int_eq(mount("tmpfs", "/run/systemd", "tmpfs", 0, "mode=0755"), 0);
+    ck_assert_int_eq(mkdir("/run/systemd/journal", 0755), 0);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, "/run/systemd/journal/socket", 28);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+
+    daemon_start(&d, &o);
+    r = http_exchange(d.port, "GET /status HTTP/1.1\r\n" HOST
+        "Connection: close\r\n\r\n", 3000);
+    ck_assert(http_header(r, "X-Request-Id", id, sizeof(id)));
+    free(r);
+    all = malloc(1 << 20);
+    for (i = 0; i < 200 && !found_access; i++) {
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        ssize_t       n;
+
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        n = recv(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        if (len + (size_t)n + 2 < (1 << 20)) {
+            memcpy(all + len, buf, (size_t)n);
+            len += (size_t)n;
+            all[len++] = '\n';
+            all[len] = '\0';
+        }
+        snprintf(want, sizeof(want), "REQUEST_ID=%s\n", id);
+        if (strstr(buf, want) != NULL) {
+            found_access = 1;
+            ck_assert_msg(strstr(buf, "MESSAGE_ID=77d958cdc4c94d83bc6a399696dd0609\n"), "%s", buf);
+            ck_assert(strstr(buf, "PRIORITY=6\n") != NULL);
+            ck_assert(strstr(buf, "REMOTE_ADDR=127.0.0.1\n") != NULL);
+            ck_assert(strstr(buf, "HTTP_METHOD=GET\n") != NULL);
+            ck_assert(strstr(buf, "HTTP_PATH=/status\n") != NULL);
+            ck_assert(strstr(buf, "HTTP_STATUS=200\n") != NULL);
+            ck_assert(strstr(buf, "DURATION_US=") != NULL);
+            ck_assert(strstr(buf, "SYSLOG_IDENTIFIER=userapid\n") != NULL);
+        }
+    }
+    ck_assert_int_eq(found_access, 1);
+    /* Lifecycle events: started and ready, with their MESSAGE_IDs. */
+    ck_assert(strstr(all, "MESSAGE_ID=29852498d8c34c0fad7120f50073e972\n") != NULL);
+    ck_assert(strstr(all, "MESSAGE_ID=123873eb8ead445fba1530737b0ef0f8\n") != NULL);
+    free(all);
+    close(fd);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 static Suite *
 lifecycle_suite(void)
 {
@@ -480,6 +560,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_sigterm_drain_is_bounded);
     tcase_add_test(tc, test_process_titles);
     tcase_add_test(tc, test_workers_die_with_master);
+    tcase_add_test(tc, test_journal_entries_are_structured);
     suite_add_tcase(s, tc);
     return s;
 }
