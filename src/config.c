@@ -84,6 +84,14 @@ static int  config_set_keepalive_timeout(struct config_ctx *, const char *);
 static int  config_set_drain_timeout(struct config_ctx *, const char *);
 static int  config_set_log_level(struct config_ctx *, const char *);
 static int  config_set_access_log(struct config_ctx *, const char *);
+static int  config_set_registration(struct config_ctx *, const char *);
+static int  config_set_min_password_length(struct config_ctx *, const char *);
+static int  config_set_password_cost(struct config_ctx *, const char *);
+static int  config_set_session_ttl(struct config_ctx *, const char *);
+static int  config_set_session_max_age(struct config_ctx *, const char *);
+static int  config_set_max_sessions(struct config_ctx *, const char *);
+static int  config_set_cookie_secure(struct config_ctx *, const char *);
+static int  config_bool(struct config_ctx *, const char *, int *);
 
 static const struct config_key config_keys[] = {
     { "listen",             config_set_listen,              1 },
@@ -96,6 +104,13 @@ static const struct config_key config_keys[] = {
     { "drain_timeout",      config_set_drain_timeout,       0 },
     { "log_level",          config_set_log_level,           0 },
     { "access_log",         config_set_access_log,          0 },
+    { "registration",       config_set_registration,        0 },
+    { "min_password_length", config_set_min_password_length, 0 },
+    { "password_cost",      config_set_password_cost,       0 },
+    { "session_ttl",        config_set_session_ttl,         0 },
+    { "session_max_age",    config_set_session_max_age,     0 },
+    { "max_sessions",       config_set_max_sessions,        0 },
+    { "cookie_secure",      config_set_cookie_secure,       0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -123,6 +138,13 @@ config_defaults(struct config *c)
     c->drain_timeout = 15;
     c->log_level = LOG_INFO;
     c->access_log = 1;
+    c->registration = CONFIG_REGISTRATION_OPEN;
+    c->min_password_length = 8;
+    c->password_cost = 0;
+    c->session_ttl = 3600;
+    c->session_max_age = 86400;
+    c->max_sessions = 10000;
+    c->cookie_secure = 0;
 }
 
 int
@@ -720,20 +742,87 @@ config_set_log_level(struct config_ctx *ctx, const char *value)
 static int
 config_set_access_log(struct config_ctx *ctx, const char *value)
 {
+    return config_bool(ctx, value, &ctx->c->access_log);
+}
+
+static int
+config_set_cookie_secure(struct config_ctx *ctx, const char *value)
+{
+    return config_bool(ctx, value, &ctx->c->cookie_secure);
+}
+
+static int
+config_bool(struct config_ctx *ctx, const char *value, int *out)
+{
     static const char *const yes[] = { "yes", "on", "true", "1" };
     static const char *const no[] = { "no", "off", "false", "0" };
     size_t i;
 
     for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         if (strcasecmp(value, yes[i]) == 0) {
-            ctx->c->access_log = 1;
+            *out = 1;
             return 0;
         }
         if (strcasecmp(value, no[i]) == 0) {
-            ctx->c->access_log = 0;
+            *out = 0;
             return 0;
         }
     }
     return config_why(ctx, "\"%s\" is not yes or no (or on/off, true/false, "
         "1/0)", value);
+}
+
+static int
+config_set_registration(struct config_ctx *ctx, const char *value)
+{
+    static const char *const names[] = { "open", "admin", "closed" };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (strcasecmp(value, names[i]) == 0) {
+            ctx->c->registration = i;
+            return 0;
+        }
+    }
+    return config_why(ctx, "\"%s\" is not one of open, admin, closed", value);
+}
+
+static int
+config_set_min_password_length(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 2, CONFIG_MAX_PASSWORD, "bytes",
+        &ctx->c->min_password_length);
+}
+
+/* "default" leaves the cost to libxcrypt. */
+static int
+config_set_password_cost(struct config_ctx *ctx, const char *value)
+{
+    if (strcasecmp(value, "default") == 0) {
+        ctx->c->password_cost = 0;
+        return 0;
+    }
+    return config_range(ctx, value, 1, 11, "or default",
+        &ctx->c->password_cost);
+}
+
+static int
+config_set_session_ttl(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 2592000, "seconds",
+        &ctx->c->session_ttl);
+}
+
+static int
+config_set_session_max_age(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 31536000, "seconds",
+        &ctx->c->session_max_age);
+}
+
+static int
+config_set_max_sessions(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 1000000, "",
+        &ctx->c->max_sessions);
 }

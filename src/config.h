@@ -39,7 +39,21 @@ struct config {
     long         drain_timeout;         /* seconds */
     int          log_level;             /* LOG_ERR .. LOG_DEBUG from <syslog.h> */
     int          access_log;            /* 0 or 1 */
+
+    /* Accounts and sessions. */
+    int          registration;          /* CONFIG_REGISTRATION_* */
+    long         min_password_length;   /* bytes, 2..1024 */
+    long         password_cost;         /* yescrypt cost 1..11; 0: libxcrypt's default */
+    long         session_ttl;           /* seconds idle */
+    long         session_max_age;       /* seconds since login */
+    long         max_sessions;
+    int          cookie_secure;         /* add Secure to the session cookie */
 };
+
+#define CONFIG_REGISTRATION_OPEN    0   /* anyone may create an account */
+#define CONFIG_REGISTRATION_ADMIN   1   /* only admins may */
+#define CONFIG_REGISTRATION_CLOSED  2   /* nobody, over HTTP */
+#define CONFIG_MAX_PASSWORD         1024
 
 /* Fills in every default. */
 void config_defaults(struct config *c);

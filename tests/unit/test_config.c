@@ -1038,6 +1038,68 @@ START_TEST(test_config_set_errors_name_key_without_file)
 }
 END_TEST
 
+START_TEST(test_registration_takes_open_admin_closed)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    ck_assert_int_eq(load("registration = admin\n", &c, err), 0);
+    ck_assert_int_eq(c.registration, CONFIG_REGISTRATION_ADMIN);
+    ck_assert_int_eq(load("registration = Closed\n", &c, err), 0);
+    ck_assert_int_eq(c.registration, CONFIG_REGISTRATION_CLOSED);
+    assert_load_error("registration = invite\n",
+        "1: registration: \"invite\" is not one of open, admin, closed");
+}
+END_TEST
+
+START_TEST(test_min_password_length_lowest_is_2)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    ck_assert_int_eq(load("min_password_length = 2\n", &c, err), 0);
+    ck_assert_int_eq(c.min_password_length, 2);
+    assert_load_error("min_password_length = 1\n",
+        "1: min_password_length: \"1\" is out of range (2..1024 bytes)");
+    assert_load_error("min_password_length = 1025\n",
+        "1: min_password_length: \"1025\" is out of range (2..1024 bytes)");
+}
+END_TEST
+
+START_TEST(test_password_cost_default_or_1_to_11)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    ck_assert_int_eq(load("password_cost = 5\n", &c, err), 0);
+    ck_assert_int_eq(c.password_cost, 5);
+    ck_assert_int_eq(load("password_cost = default\n", &c, err), 0);
+    ck_assert_int_eq(c.password_cost, 0);
+    assert_load_error("password_cost = 12\n",
+        "1: password_cost: \"12\" is out of range (1..11 or default)");
+}
+END_TEST
+
+START_TEST(test_session_keys_bounds)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    ck_assert_int_eq(load("session_ttl = 60\nsession_max_age = 120\nmax_sessions = 5\n"
+        "cookie_secure = yes\n", &c, err), 0);
+    ck_assert_int_eq(c.session_ttl, 60);
+    ck_assert_int_eq(c.session_max_age, 120);
+    ck_assert_int_eq(c.max_sessions, 5);
+    ck_assert_int_eq(c.cookie_secure, 1);
+    assert_load_error("session_ttl = 0\n",
+        "1: session_ttl: \"0\" is out of range (1..2592000 seconds)");
+    assert_load_error("max_sessions = 0\n",
+        "1: max_sessions: \"0\" is out of range (1..1000000)");
+    assert_load_error("cookie_secure = maybe\n",
+        "1: cookie_secure: \"maybe\" is not yes or no (or on/off, true/false, 1/0)");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1082,6 +1144,10 @@ config_suite(void)
     tcase_add_test(tc, test_workers_accepts_auto_and_bounds);
     tcase_add_test(tc, test_workers_out_of_range_names_range);
     tcase_add_test(tc, test_workers_not_a_number);
+    tcase_add_test(tc, test_registration_takes_open_admin_closed);
+    tcase_add_test(tc, test_min_password_length_lowest_is_2);
+    tcase_add_test(tc, test_password_cost_default_or_1_to_11);
+    tcase_add_test(tc, test_session_keys_bounds);
     tcase_add_test(tc, test_worker_count_resolves_auto_to_cpus);
     tcase_add_test(tc, test_state_dir_takes_absolute_and_relative_paths);
     tcase_add_test(tc, test_state_dir_too_long_is_rejected);
