@@ -38,10 +38,10 @@ PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 
-ALL_CFLAGS   = -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -D_GNU_SOURCE \
+ALL_CFLAGS   = -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
                -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
-ALL_LDFLAGS  = $(LDFLAGS) $(SAN)
+ALL_LDFLAGS  = $(LDFLAGS) $(SAN) -pthread
 
 LIB_SRCS    := $(filter-out main.c userapictl.c userapi.c,$(notdir $(wildcard src/*.c)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/src/%.o)

@@ -27,11 +27,15 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "auth.h"
 #include "log.h"
+#include "session.h"
+#include "userdb.h"
 #include "master.h"
 #include "proctitle.h"
 #include "status.h"
@@ -82,6 +86,8 @@ struct master {
 };
 
 static int   master_check_state_dir(const char *dir);
+static int   master_prepare_state(const struct config *c);
+static int   master_first_admin(const struct config *c, struct userdb *db);
 static int   master_listen(const struct config *c, int *fds, int *nfds);
 static int   master_same_listen(const struct config *a, const struct config *b);
 static void  master_close_fds(int *fds, int n);
@@ -150,6 +156,95 @@ master_check_state_dir(const char *dir)
         return -1;
     }
     return 0;
+}
+
+/*
+ * Opens the database and the session table once before any worker runs:
+ * a malformed users.db stops start-up with FILE:LINE, a torn last line is
+ * repaired, a changed max_sessions is applied, and an empty database gets
+ * its first administrator.
+ */
+static int
+master_prepare_state(const struct config *c)
+{
+    struct userdb        *db;
+    struct session_table *st;
+    struct session_cfg    scfg;
+    char                  err[USERDB_ERR_LEN];
+    int                   rc = 0;
+
+    umask(077);
+    db = userdb_open(c->state_dir, USERDB_CREATE | USERDB_REPAIR, err, sizeof(err));
+    if (db == NULL) {
+        log_msg(LOG_ERR, "%s", err);
+        return -1;
+    }
+    if (userdb_count(db) == 0)
+        rc = master_first_admin(c, db);
+    userdb_close(db);
+    if (rc == -1)
+        return -1;
+    scfg.ttl = c->session_ttl;
+    scfg.max_age = c->session_max_age;
+    scfg.max_sessions = c->max_sessions;
+    if ((st = session_open(c->state_dir, &scfg, 0, err, sizeof(err))) == NULL) {
+        log_msg(LOG_ERR, "%s", err);
+        return -1;
+    }
+    session_close(st);
+    return 0;
+}
+
+/*
+ * admin@localhost with a random password, written to
+ * STATE/initial-admin-password (0600) and, on a terminal, to stderr.
+ * The password never goes to the journal.
+ */
+static int
+master_first_admin(const struct config *c, struct userdb *db)
+{
+    struct userdb_user u;
+    char               pw[AUTH_RANDOM_PASSWORD_LEN + 1], path[4200];
+    int                fd, rc = -1;
+    size_t             len;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.email, sizeof(u.email), "admin@localhost");
+    u.role = USERDB_ROLE_ADMIN;
+    u.created_at = (int64_t)time(NULL);
+    if (auth_random_password(pw, sizeof(pw)) == -1 ||
+        auth_hash_password(pw, (unsigned long)c->password_cost, u.hash,
+            sizeof(u.hash)) == -1) {
+        log_msg(LOG_ERR, "cannot make the first administrator: %s", strerror(errno));
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/initial-admin-password", c->state_dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    len = strlen(pw);
+    if (fd == -1 || fchmod(fd, 0600) == -1 || write(fd, pw, len) != (ssize_t)len ||
+        write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
+        log_msg(LOG_ERR, "%s: %s", path, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        goto out;
+    }
+    close(fd);
+    if (userdb_add(db, &u) != 0) {
+        log_msg(LOG_ERR, "cannot add the first administrator: %s", userdb_errmsg(db));
+        unlink(path);
+        goto out;
+    }
+    log_event(LOG_NOTICE, MSGID_USER_CREATED, NULL,
+        "created the first administrator admin@localhost; its password is in %s",
+        path);
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\n  First administrator: admin@localhost\n"
+            "  Password:            %s\n  (also in %s)\n\n", pw, path);
+    rc = 0;
+out:
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(u.hash, sizeof(u.hash));
+    return rc;
 }
 
 static int
@@ -248,7 +343,8 @@ master_run(const struct master_opts *o, const struct config *c)
     m.exit_status = EXIT_RUNTIME;
     m.now = status_monotonic_ms();
 
-    if (master_check_state_dir(m.cfg.state_dir) == -1)
+    if (master_check_state_dir(m.cfg.state_dir) == -1 ||
+        master_prepare_state(&m.cfg) == -1)
         return EXIT_RUNTIME;
 
     n = sd_listen_fds(1);

@@ -41,6 +41,10 @@
 #include "http.h"
 #include "log.h"
 #include "proctitle.h"
+#include "session.h"
+#include "userdb.h"
+#include "hashpool.h"
+#include "auth.h"
 #include "worker.h"
 
 #define CONN_IN_CAP        (HTTP_MAX_HEAD + 16384)
@@ -54,6 +58,7 @@
 enum conn_state {
     CONN_HEAD,          /* waiting for, or reading, a request head */
     CONN_BODY,          /* reading the body of the parsed head */
+    CONN_WAIT,          /* a hashing thread works on the request */
     CONN_LINGER,        /* answered and shut down for writing; discarding input */
 };
 
@@ -85,6 +90,8 @@ struct conn {
     unsigned            eof : 1;        /* peer shut down its side */
     unsigned            closing : 1;    /* close once the output is written */
     unsigned            head_started : 1;
+    unsigned            zombie : 1;     /* closed while its job runs */
+    struct api_job     *job;            /* while CONN_WAIT */
     uint64_t            requests;
     uint64_t            req_start_us;
     enum timer_list     timer;
@@ -110,6 +117,8 @@ struct worker {
     struct conn_io           *io_pool;
     int                       io_pool_len;
     struct api_ctx            api;
+    struct hashpool          *pool;
+    int                       pool_tag;
     struct api_response       res;
     uint32_t                  id_prefix;
     uint64_t                  id_counter;
@@ -130,7 +139,11 @@ static int      worker_timeout_ms(struct worker *w);
 static const char *worker_date(struct worker *w);
 static void     worker_request_id(struct worker *w, char out[17]);
 
+static void     worker_jobs_done(struct worker *w);
+static void     worker_cleanup(struct worker *w);
 static void     conn_run(struct worker *w, struct conn *c);
+static void     conn_free(struct worker *w, struct conn *c);
+static void     conn_respond(struct worker *w, struct conn *c);
 static void     conn_close(struct worker *w, struct conn *c);
 static int      conn_read(struct worker *w, struct conn *c);
 static int      conn_flush(struct worker *w, struct conn *c);
@@ -204,6 +217,8 @@ worker_run(const struct worker_args *a)
 
             if (p == &w.sigfd) {
                 worker_signal(&w);
+            } else if (p == &w.pool_tag) {
+                worker_jobs_done(&w);
             } else if ((uintptr_t)p < (uintptr_t)a->nlisten + 1) {
                 /* Listen sockets are tagged 1..nlisten. */
                 if (!w.draining)
@@ -225,7 +240,17 @@ worker_run(const struct worker_args *a)
     if (w.nconns > 0)
         log_msg(LOG_WARNING, "worker: drain timeout, closing %ld connections",
             w.nconns);
+    worker_cleanup(&w);
     return 0;
+}
+
+static void
+worker_cleanup(struct worker *w)
+{
+    hashpool_free(w->pool);
+    session_close(w->api.sessions);
+    userdb_close(w->api.db);
+    api_response_free(&w->res);
 }
 
 static int
@@ -271,6 +296,37 @@ worker_setup(struct worker *w)
     w->timers[TIMER_LINGER].duration_ms = LINGER_MS;
     w->api.cfg = w->cfg;
     w->api.status = a->status;
+    {
+        struct session_cfg scfg;
+        char               err[USERDB_ERR_LEN];
+
+        if ((w->api.db = userdb_open(w->cfg->state_dir, 0, err, sizeof(err))) == NULL) {
+            log_msg(LOG_ERR, "worker: %s", err);
+            return -1;
+        }
+        scfg.ttl = w->cfg->session_ttl;
+        scfg.max_age = w->cfg->session_max_age;
+        scfg.max_sessions = w->cfg->max_sessions;
+        w->api.sessions = session_open(w->cfg->state_dir, &scfg, 0, err, sizeof(err));
+        if (w->api.sessions == NULL) {
+            log_msg(LOG_ERR, "worker: %s", err);
+            return -1;
+        }
+        w->api.dummy_hash = auth_dummy_hash((unsigned long)w->cfg->password_cost);
+        if (w->api.dummy_hash == NULL) {
+            log_msg(LOG_ERR, "worker: cannot make the dummy hash: %s", strerror(errno));
+            return -1;
+        }
+        if ((w->pool = hashpool_new(1)) == NULL) {
+            log_msg(LOG_ERR, "worker: cannot start the hashing thread: %s",
+                strerror(errno));
+            return -1;
+        }
+        ev.events = EPOLLIN;
+        ev.data.ptr = &w->pool_tag;
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, hashpool_fd(w->pool), &ev) == -1)
+            return -1;
+    }
     api_response_init(&w->res);
     snprintf(w->server, sizeof(w->server), "userapid/%s", USERAPID_VERSION);
     if (getrandom(&w->id_prefix, sizeof(w->id_prefix), 0) != sizeof(w->id_prefix))
@@ -512,10 +568,22 @@ conn_close(struct worker *w, struct conn *c)
     conn_timer_unlink(w, c);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    c->fd = -1;
+    status_conn_release(w->args->status, w->args->slot);
+    if (c->job != NULL) {
+        /* The hashing thread still writes into c->job: free both later. */
+        c->zombie = 1;
+        return;
+    }
+    conn_free(w, c);
+}
+
+static void
+conn_free(struct worker *w, struct conn *c)
+{
     conn_io_put(w, c);
     buf_free(&c->body);
     buf_free(&c->out);
-    status_conn_release(w->args->status, w->args->slot);
     w->nconns--;
     free(c);
 }
@@ -606,7 +674,7 @@ conn_run(struct worker *w, struct conn *c)
             c->readable = 0;
             break;
         }
-        if (c->out.len - c->out_off > CONN_OUT_HIGH)
+        if (c->out.len - c->out_off > CONN_OUT_HIGH || c->state == CONN_WAIT)
             break;
         if (c->state == CONN_HEAD) {
             if (c->closing || (w->draining && !c->head_started))
@@ -726,22 +794,49 @@ conn_run(struct worker *w, struct conn *c)
     conn_timer_update(w, c);
 }
 
-/* The request in c->io is complete: answer it and get ready for the next. */
+/* The request in c->io is complete: answer it, or hand it to a thread. */
 static void
 conn_handle(struct worker *w, struct conn *c)
 {
-    struct conn_io      *io = c->io;
-    struct http_request *req = &io->req;
-    struct api_request   ar;
-    char                 path[512];
-    int                  keep;
+    struct api_request ar;
 
     api_response_reset(&w->res);
-    ar.http = req;
+    ar.http = &c->io->req;
     ar.body = c->body.data;
     ar.body_len = c->body.len;
     ar.remote_addr = c->remote;
-    api_handle(&w->api, &ar, &w->res);
+    if (api_handle(&w->api, &ar, &w->res) == API_PENDING) {
+        struct api_job *job = malloc(sizeof(*job));
+
+        if (job == NULL) {
+            explicit_bzero(&w->res.job, sizeof(w->res.job));
+            api_error(&w->res, 500, "out of memory");
+            conn_respond(w, c);
+            return;
+        }
+        memcpy(job, &w->res.job, sizeof(*job));
+        explicit_bzero(&w->res.job, sizeof(w->res.job));
+        /* The body may hold a password: it is not needed any more. */
+        explicit_bzero(c->body.data, c->body.len);
+        job->owner = c;
+        job->pool.run = api_job_run;
+        c->job = job;
+        c->state = CONN_WAIT;
+        conn_timer_unlink(w, c);
+        hashpool_submit(w->pool, &job->pool);
+        return;
+    }
+    explicit_bzero(c->body.data, c->body.len);
+    conn_respond(w, c);
+}
+
+/* Queues the answer in w->res for c's request and moves to the next. */
+static void
+conn_respond(struct worker *w, struct conn *c)
+{
+    struct http_request *req = &c->io->req;
+    char                 path[512];
+    int                  keep;
 
     keep = req->keep_alive && !w->draining && w->cfg->keepalive_timeout > 0;
     snprintf(path, sizeof(path), "%.*s", (int)(req->path_len > 500 ? 500 : req->path_len),
@@ -749,6 +844,38 @@ conn_handle(struct worker *w, struct conn *c)
     conn_queue(w, c, req->version, keep, req->method == HTTP_METHOD_HEAD,
         http_method_name(req->method), path);
     conn_next_request(w, c);
+}
+
+/* Finished hashing jobs: continue their requests. */
+static void
+worker_jobs_done(struct worker *w)
+{
+    struct hashpool_job *list, *next;
+
+    for (list = hashpool_collect(w->pool); list != NULL; list = next) {
+        struct api_job *job = (struct api_job *)list;
+        struct conn    *c = job->owner;
+
+        next = list->next;
+        if (c->zombie) {
+            explicit_bzero(job, sizeof(*job));
+            free(job);
+            c->job = NULL;
+            conn_free(w, c);
+            continue;
+        }
+        api_response_reset(&w->res);
+        if (api_resume(&w->api, job, &w->res) == API_PENDING) {
+            hashpool_submit(w->pool, &job->pool);
+            continue;
+        }
+        explicit_bzero(job, sizeof(*job));
+        free(job);
+        c->job = NULL;
+        c->state = CONN_HEAD;
+        conn_respond(w, c);
+        conn_run(w, c);
+    }
 }
 
 /* Answers status and closes after it: the input cannot be trusted any more. */
@@ -851,6 +978,11 @@ conn_timer_update(struct worker *w, struct conn *c)
 {
     if (c->state == CONN_LINGER)
         return;
+    if (c->state == CONN_WAIT) {
+        /* The server is the slow one now: no client timeout runs. */
+        conn_timer_unlink(w, c);
+        return;
+    }
     if (c->out_off < c->out.len || c->state == CONN_BODY || c->head_started) {
         conn_timer_set(w, c, TIMER_HEADER, 0);
         return;

@@ -1,0 +1,135 @@
+/*
+ * session.h - the session table shared by every userapid process.
+ *
+ * One file, <state_dir>/sessions (mode 0600), mapped MAP_SHARED by the
+ * master, every worker and userapictl, so a session made by one worker is
+ * seen by all, and survives a worker crash and a daemon restart.  The file
+ * holds SHA-256(token), never a token: whoever reads it cannot log in.
+ *
+ * A session ends when it has been idle for ttl seconds (since last_used) or
+ * is max_age seconds old (since created_at), whichever comes first; both
+ * come from the caller's session_cfg, so a changed ttl applies to existing
+ * sessions.  At most max_sessions sessions are kept: making one more drops
+ * the expired ones, then the one nearest its expiry.
+ *
+ * Processes: a table may be opened before fork(2) and used in the children;
+ * each process reopens the file for its own lock on first use.  Tables are
+ * not thread-safe.  Functions return -1 with errno on a system error; none
+ * logs an error itself (session_open puts its reason in err).
+ */
+#ifndef USERAPID_SESSION_H
+#define USERAPID_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+#define SESSION_FILE            "sessions"
+#define SESSION_EMAIL_MAX       254         /* RFC 5321 path limit */
+#define SESSION_ROLE_MAX        255
+#define SESSION_MAX_SESSIONS    1000000L    /* largest max_sessions */
+#define SESSION_TIME_MAX        (100L * 366 * 86400)  /* largest ttl, max_age */
+#define SESSION_ERR_LEN         512
+
+/* A positive "no", apart from -1 errors. */
+#define SESSION_NOT_FOUND       1
+
+/* session_open flags */
+#define SESSION_RESET           0x1     /* replace a corrupt file with an
+                                           empty table instead of failing */
+
+struct session_table;
+
+struct session_cfg {
+    long    ttl;            /* idle seconds, 1..SESSION_TIME_MAX */
+    long    max_age;        /* seconds since creation, 1..SESSION_TIME_MAX */
+    long    max_sessions;   /* 1..SESSION_MAX_SESSIONS */
+};
+
+/* What callers may know of a session: never its token. */
+struct session_info {
+    char    email[SESSION_EMAIL_MAX + 1];
+    int     role;
+    int64_t created_at;     /* seconds since the epoch */
+    int64_t last_used;
+    int64_t expires_at;     /* min(last_used + ttl, created_at + max_age) */
+};
+
+/*
+ * Opens (creating if missing) the table in state_dir, which must exist.
+ * When the file was made for another max_sessions its capacity is changed:
+ * the live sessions are rehashed into a new file written aside, synced and
+ * renamed over the old one under its write lock; processes still on the old
+ * file move to the new one by themselves.  If there are more live sessions
+ * than the new max_sessions, the ones nearest expiry are dropped.  A file
+ * that is not a session table of this version and size is refused with
+ * err saying why, unless flags has SESSION_RESET.  Returns the table, or
+ * NULL with err set ("PATH: reason").
+ */
+struct session_table *session_open(const char *state_dir,
+    const struct session_cfg *cfg, int flags, char *err, size_t errlen);
+
+/* Unmaps and closes; t may be NULL.  Sessions stay in the file. */
+void session_close(struct session_table *t);
+
+/*
+ * A new session for email (1..SESSION_EMAIL_MAX bytes, as the caller
+ * spells it: lookups compare bytes) with role (0..SESSION_ROLE_MAX).
+ * Writes the token (AUTH_TOKEN_LEN characters and a NUL) and, if
+ * expires_at is not NULL, the idle expiry: now + ttl, capped by
+ * now + max_age.  When the table is full this scans it all to choose what
+ * to drop.  Returns 0 or -1 (EINVAL for a bad email or role).
+ */
+int  session_create(struct session_table *t, const char *email, int role,
+         char token[AUTH_TOKEN_LEN + 1], int64_t *expires_at);
+
+/*
+ * Finds the live session of token[0..token_len) and fills out (when not
+ * NULL).  Marks the session used now, which moves its idle expiry.
+ * Returns 0, SESSION_NOT_FOUND (unknown, expired, or not token syntax), or
+ * -1.
+ */
+int  session_lookup(struct session_table *t, const char *token,
+         size_t token_len, struct session_info *out);
+
+/* Ends the session of token (logout).  Returns 0, SESSION_NOT_FOUND when
+ * there was no live one, or -1. */
+int  session_revoke(struct session_table *t, const char *token,
+         size_t token_len);
+
+/*
+ * Ends every session of email except the one of except_token (NUL-
+ * terminated; NULL to end them all), e.g. after a password change.
+ * Returns how many live sessions ended, or -1.
+ */
+int  session_revoke_user(struct session_table *t, const char *email,
+         const char *except_token);
+
+/* Gives every session of email the new role, so a role change applies to
+ * users already logged in.  Returns how many live sessions changed, or -1. */
+int  session_set_role(struct session_table *t, const char *email, int role);
+
+/*
+ * Calls fn for each live session, of email only when it is not NULL, in
+ * order of creation.  The sessions are copied out first, so fn runs with
+ * no lock held and may use the table.  fn returns 0 to go on; anything
+ * else stops the walk and is returned.  Returns 0 when all were visited,
+ * fn's value, or -1.
+ */
+int  session_foreach(struct session_table *t, const char *email,
+         int (*fn)(const struct session_info *, void *), void *arg);
+
+/*
+ * Checks the table in state_dir without changing it: header, size, every
+ * used slot's fields, and that each session is reachable from its hash
+ * position.  A missing file is fine (it will be created).  Returns 0, or
+ * -1 with err set ("PATH: reason", "PATH: slot N: reason").
+ */
+int  session_check(const char *state_dir, char *err, size_t errlen);
+
+/* Replaces time(NULL) as the clock (seconds since the epoch), for tests;
+ * NULL restores it. */
+void session_set_clock(int64_t (*now)(void));
+
+#endif
