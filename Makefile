@@ -47,6 +47,7 @@ LIB_SRCS    := $(filter-out main.c userapictl.c userapi.c,$(notdir $(wildcard sr
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/src/%.o)
 LIB         := $(BUILD)/libuserapid.a
 DAEMON      := $(BUILD)/userapid
+CTL         := $(BUILD)/userapictl
 
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -59,7 +60,7 @@ STATE_DIR   := run/state
 .PHONY: all run check check-unit check-integration clean deps
 .DELETE_ON_ERROR:
 
-all: $(DAEMON)
+all: $(DAEMON) $(CTL)
 
 deps:
 	@scripts/install-deps --check
@@ -72,6 +73,9 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(DAEMON): $(BUILD)/src/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(CTL): $(BUILD)/src/userapictl.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c | deps
@@ -92,15 +96,17 @@ run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen 127.0.0.1:8080 --state-dir $(STATE_DIR)
 
-check: $(DAEMON) $(UNIT_BINS) $(INTEG_BINS)
-	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPID_SRCDIR=$(CURDIR) \
+check: $(DAEMON) $(CTL) $(UNIT_BINS) $(INTEG_BINS)
+	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
+	    USERAPID_SRCDIR=$(CURDIR) \
 	    scripts/run-tests $(UNIT_BINS) $(INTEG_BINS)
 
 check-unit: $(UNIT_BINS)
 	@USERAPID_SRCDIR=$(CURDIR) scripts/run-tests $(UNIT_BINS)
 
-check-integration: $(DAEMON) $(INTEG_BINS)
-	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPID_SRCDIR=$(CURDIR) \
+check-integration: $(DAEMON) $(CTL) $(INTEG_BINS)
+	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
+	    USERAPID_SRCDIR=$(CURDIR) \
 	    scripts/run-tests $(INTEG_BINS)
 
 clean:

@@ -909,10 +909,13 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
     memset(job, 0, sizeof(*job));
     api_lower(f.email, f.email_len, job->email, sizeof(job->email));
     /* Refuse a taken email before paying for a hash; checked again on add. */
-    if (api_refresh(ctx, r) == -1 || userdb_find(ctx->db, job->email, NULL) == 0) {
+    if (api_refresh(ctx, r) == -1) {
         api_fields_free(&f);
-        if (r->status != 500)
-            api_error(r, 409, "a user with this email exists");
+        return API_DONE;
+    }
+    if (userdb_find(ctx->db, job->email, NULL) == 0) {
+        api_fields_free(&f);
+        api_error(r, 409, "a user with this email exists");
         return API_DONE;
     }
     job->kind = API_JOB_HASH;

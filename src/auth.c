@@ -66,24 +66,64 @@ static void auth_sha256_block(struct auth_sha256_ctx *, const uint8_t *);
 static void auth_sha256_update(struct auth_sha256_ctx *, const void *, size_t);
 static void auth_sha256_final(struct auth_sha256_ctx *, uint8_t *);
 
+static const char   *auth_phrase(const char *pw, char *buf);
+
 static char          auth_dummy[AUTH_HASH_SIZE];
 static unsigned long auth_dummy_cost;
 static int           auth_dummy_ready;
+
+/*
+ * libxcrypt takes passphrases of at most 511 bytes; the API allows 1024.
+ * A longer password is replaced by "userapid-sha256:" and its SHA-256 in
+ * base64url (59 bytes), for hashing and verifying alike.  Shorter ones are
+ * used as they are, so hashes stay plain crypt(3) hashes of the password.
+ */
+static const char *
+auth_phrase(const char *pw, char *buf)
+{
+    static const char prefix[] = "userapid-sha256:";
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t           d[AUTH_SHA256_LEN];
+    size_t            i, o = sizeof(prefix) - 1;
+    uint32_t          v;
+
+    if (strnlen(pw, AUTH_PASSWORD_MAX + 1) <= AUTH_PASSWORD_MAX)
+        return pw;
+    auth_sha256(pw, strlen(pw), d);
+    memcpy(buf, prefix, o);
+    for (i = 0; i + 3 <= sizeof(d); i += 3) {
+        v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+        buf[o++] = b64[v >> 18 & 63];
+        buf[o++] = b64[v >> 12 & 63];
+        buf[o++] = b64[v >> 6 & 63];
+        buf[o++] = b64[v & 63];
+    }
+    v = (uint32_t)d[30] << 16 | (uint32_t)d[31] << 8;
+    buf[o++] = b64[v >> 18 & 63];
+    buf[o++] = b64[v >> 12 & 63];
+    buf[o++] = b64[v >> 6 & 63];
+    buf[o] = '\0';
+    explicit_bzero(d, sizeof(d));
+    return buf;
+}
 
 int
 auth_hash_password(const char *pw, unsigned long cost, char *out,
     size_t outlen)
 {
+    char                phrase[AUTH_PHRASE_SIZE];
     struct crypt_data  *cd;
     char                setting[CRYPT_GENSALT_OUTPUT_SIZE];
     const char         *h;
     size_t              n;
     int                 rc = -1, saved;
 
-    if (cost > AUTH_COST_MAX || strlen(pw) > AUTH_PASSWORD_MAX) {
+    if (cost > AUTH_COST_MAX || strlen(pw) > AUTH_PASSPHRASE_MAX) {
         errno = EINVAL;
         return -1;
     }
+    pw = auth_phrase(pw, phrase);
     /* NULL random bytes: libxcrypt draws the salt from the kernel. */
     if (crypt_gensalt_rn("$y$", cost, NULL, 0, setting,
         sizeof(setting)) == NULL)
@@ -103,6 +143,7 @@ done:
     saved = errno;
     auth_crypt_free(cd);
     explicit_bzero(setting, sizeof(setting));
+    explicit_bzero(phrase, sizeof(phrase));
     errno = saved;
     return rc;
 }
@@ -110,6 +151,7 @@ done:
 int
 auth_verify_password(const char *pw, const char *hash)
 {
+    char                phrase[AUTH_PHRASE_SIZE];
     struct crypt_data  *cd;
     const char         *h;
     size_t              hlen, olen;
@@ -119,10 +161,13 @@ auth_verify_password(const char *pw, const char *hash)
         errno = EINVAL;
         return -1;
     }
-    if (strlen(pw) > AUTH_PASSWORD_MAX)
+    if (strlen(pw) > AUTH_PASSPHRASE_MAX)
         return 0;
-    if ((cd = auth_crypt_new()) == NULL)
+    pw = auth_phrase(pw, phrase);
+    if ((cd = auth_crypt_new()) == NULL) {
+        explicit_bzero(phrase, sizeof(phrase));
         return -1;
+    }
     if ((h = crypt_rn(pw, hash, cd, sizeof(*cd))) == NULL)
         goto done;
     /* The lengths are fixed by the method, not secret; the bytes are
@@ -133,6 +178,7 @@ auth_verify_password(const char *pw, const char *hash)
 done:
     saved = errno;
     auth_crypt_free(cd);
+    explicit_bzero(phrase, sizeof(phrase));
     errno = saved;
     return rc;
 }

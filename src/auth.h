@@ -6,7 +6,8 @@
  * 43 characters of unpadded base64url; only their SHA-256 is ever stored.
  * Every buffer that held a password or a token's raw bytes is wiped with
  * explicit_bzero before it is released.  Functions that can fail return -1
- * with errno set.  Nothing here logs.
+ * with errno set.  Nothing here logs.  Everything but auth_dummy_hash is
+ * thread-safe (no static buffers), so hashing may run on helper threads.
  */
 #ifndef USERAPID_AUTH_H
 #define USERAPID_AUTH_H
@@ -20,6 +21,8 @@
 #define AUTH_HASH_MAX             255   /* longest hash string, without NUL */
 #define AUTH_HASH_SIZE            (AUTH_HASH_MAX + 1)
 #define AUTH_PASSWORD_MAX         511   /* libxcrypt's limit, without NUL */
+#define AUTH_PASSPHRASE_MAX       1024  /* longer ones go through SHA-256 */
+#define AUTH_PHRASE_SIZE          64    /* "userapid-sha256:" + 43 + NUL */
 #define AUTH_COST_MAX             11    /* yescrypt's cost range is 1..11 */
 #define AUTH_RANDOM_PASSWORD_LEN  20    /* what the first admin gets */
 #define AUTH_RANDOM_PASSWORD_MIN  16    /* shortest auth_random_password makes */
@@ -28,7 +31,7 @@
  * Hashes pw with yescrypt at cost (1..AUTH_COST_MAX; 0 for libxcrypt's
  * default, 5) and a fresh random salt into out ("$y$j9T$salt$hash").
  * AUTH_HASH_SIZE bytes are always enough.  Returns 0, or -1 with errno
- * EINVAL (cost out of range, pw longer than AUTH_PASSWORD_MAX), ERANGE (out
+ * EINVAL (cost out of range, pw longer than AUTH_PASSPHRASE_MAX), ERANGE (out
  * too small) or what libxcrypt set.
  */
 int  auth_hash_password(const char *pw, unsigned long cost, char *out,
@@ -38,7 +41,9 @@ int  auth_hash_password(const char *pw, unsigned long cost, char *out,
  * Checks pw against a stored hash, comparing the whole crypt output in
  * constant time.  Returns 1 on a match, 0 on none, -1 (errno EINVAL) when
  * hash is not one auth_hash_valid accepts or libxcrypt fails.  A pw longer
- * than AUTH_PASSWORD_MAX could never have been hashed, so it is 0.
+ * than AUTH_PASSPHRASE_MAX could never have been hashed, so it is 0.
+ * Passwords over AUTH_PASSWORD_MAX bytes are hashed and verified through
+ * a SHA-256 pre-hash, as libxcrypt takes no more.
  */
 int  auth_verify_password(const char *pw, const char *hash);
 

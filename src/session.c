@@ -34,6 +34,8 @@
  *   under the write lock only.
  * - The mapping is not msync'd: sessions survive a crash of any process,
  *   and a power loss may lose recent ones (their users log in again).
+ * - A file's blocks are allocated when it is made (posix_fallocate), so a
+ *   store through the mapping never meets a full disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +152,8 @@ static void     session_sweep(struct session_table *, int64_t,
                     struct session_ref *, int *);
 static int      session_trim(struct session_table *, int64_t, uint64_t);
 static const char *session_slot_problem(const struct session_slot *);
+static int      session_check_table(const struct session_table *, char *,
+                    size_t);
 static void     session_repair(struct session_table *);
 static int      session_email_is(const struct session_slot *, const char *);
 static void     session_fill(const struct session_table *,
@@ -442,9 +446,6 @@ int
 session_check(const char *state_dir, char *err, size_t errlen)
 {
     struct session_table   *t;
-    const struct session_slot *s;
-    const char             *why;
-    uint64_t                i, j, start, run, used = 0, dist;
     int                     rc = -1;
 
     if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -469,54 +470,7 @@ session_check(const char *state_dir, char *err, size_t errlen)
         snprintf(err, errlen, "%s: lock: %s", t->path, strerror(errno));
         goto done;
     }
-    if (t->v.hdr->max_sessions < 1 ||
-        t->v.hdr->max_sessions > (uint64_t)SESSION_MAX_SESSIONS ||
-        session_capacity_for(t->v.hdr->max_sessions) != t->v.hdr->capacity) {
-        snprintf(err, errlen, "%s: max_sessions %llu does not fit capacity "
-            "%llu", t->path, (unsigned long long)t->v.hdr->max_sessions,
-            (unsigned long long)t->v.hdr->capacity);
-        goto unlock;
-    }
-    for (i = 0; i <= t->v.mask; i++) {
-        if (t->v.slots[i].in_use == 0)
-            continue;
-        if ((why = session_slot_problem(&t->v.slots[i])) != NULL) {
-            snprintf(err, errlen, "%s: slot %llu: %s", t->path,
-                (unsigned long long)i, why);
-            goto unlock;
-        }
-        used++;
-    }
-    if (used > t->v.hdr->max_sessions) {
-        snprintf(err, errlen, "%s: %llu slots in use, more than "
-            "max_sessions %llu", t->path, (unsigned long long)used,
-            (unsigned long long)t->v.hdr->max_sessions);
-        goto unlock;
-    }
-    /* Reachability: walking round from a free slot, run counts the used
-     * slots up to and including j, and each one's distance from home must
-     * stay inside its run.  used < capacity, so a free slot exists. */
-    for (start = 0; t->v.slots[start].in_use != 0; start++)
-        ;
-    run = 0;
-    for (i = 1; i <= t->v.mask + 1; i++) {
-        j = (start + i) & t->v.mask;
-        s = &t->v.slots[j];
-        if (s->in_use == 0) {
-            run = 0;
-            continue;
-        }
-        run++;
-        dist = (j - session_home(&t->v, s->key)) & t->v.mask;
-        if (dist >= run) {
-            snprintf(err, errlen, "%s: slot %llu: not reachable from its hash "
-                "position %llu", t->path, (unsigned long long)j,
-                (unsigned long long)session_home(&t->v, s->key));
-            goto unlock;
-        }
-    }
-    rc = 0;
-unlock:
+    rc = session_check_table(t, err, errlen);
     session_unlock(t);
 done:
     session_close(t);
@@ -718,7 +672,7 @@ session_header_check(const struct session_header *h, off_t size, char *err,
     }
     if (h->version != SESSION_VERSION) {
         snprintf(err, errlen, "format version %u, expected %u", h->version,
-            SESSION_VERSION);
+            (unsigned)SESSION_VERSION);
         return -1;
     }
     if (h->header_size != sizeof(struct session_header) ||
@@ -832,12 +786,16 @@ session_install(struct session_table *t, uint64_t cap, uint64_t max,
         return -1;
     }
     if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%s: cannot create: %s", t->path,
+            strerror(errno));
         return -1;
     }
     size = session_file_size(cap);
-    if (ftruncate(fd, (off_t)size) == -1) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    /* Blocks reserved now, not a sparse file: a full disk then fails this
+     * open instead of killing a worker with SIGBUS on a later store. */
+    if ((n = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+        snprintf(err, errlen, "%s: reserving %zu bytes: %s", tmp, size,
+            strerror(n));
         goto done;
     }
     map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -962,6 +920,70 @@ session_adjust(struct session_table *t, uint64_t cap, uint64_t max, char *err,
     default:
         return -1;
     }
+}
+
+/* session_check's part under the read lock. */
+static int
+session_check_table(const struct session_table *t, char *err, size_t errlen)
+{
+    const struct session_slot  *s;
+    const char                 *why;
+    uint64_t                    i, j, start, run, used = 0, dist;
+
+    if (t->v.hdr->max_sessions < 1 ||
+        t->v.hdr->max_sessions > (uint64_t)SESSION_MAX_SESSIONS ||
+        session_capacity_for(t->v.hdr->max_sessions) != t->v.hdr->capacity) {
+        snprintf(err, errlen, "%s: max_sessions %llu does not fit capacity "
+            "%llu", t->path, (unsigned long long)t->v.hdr->max_sessions,
+            (unsigned long long)t->v.hdr->capacity);
+        return -1;
+    }
+    for (i = 0; i <= t->v.mask; i++) {
+        if (t->v.slots[i].in_use == 0)
+            continue;
+        if ((why = session_slot_problem(&t->v.slots[i])) != NULL) {
+            snprintf(err, errlen, "%s: slot %llu: %s", t->path,
+                (unsigned long long)i, why);
+            return -1;
+        }
+        used++;
+    }
+    if (used != t->v.hdr->count) {
+        snprintf(err, errlen, "%s: header counts %llu sessions, %llu slots "
+            "are in use (a writer died mid-change; opening the table repairs "
+            "it)", t->path, (unsigned long long)t->v.hdr->count,
+            (unsigned long long)used);
+        return -1;
+    }
+    if (used > t->v.hdr->max_sessions) {
+        snprintf(err, errlen, "%s: %llu slots in use, more than "
+            "max_sessions %llu", t->path, (unsigned long long)used,
+            (unsigned long long)t->v.hdr->max_sessions);
+        return -1;
+    }
+    /* Reachability: walking round from a free slot, run counts the used
+     * slots up to and including j, and each one's distance from home must
+     * stay inside its run.  used < capacity, so a free slot exists. */
+    for (start = 0; t->v.slots[start].in_use != 0; start++)
+        ;
+    run = 0;
+    for (i = 1; i <= t->v.mask + 1; i++) {
+        j = (start + i) & t->v.mask;
+        s = &t->v.slots[j];
+        if (s->in_use == 0) {
+            run = 0;
+            continue;
+        }
+        run++;
+        dist = (j - session_home(&t->v, s->key)) & t->v.mask;
+        if (dist >= run) {
+            snprintf(err, errlen, "%s: slot %llu: not reachable from its hash "
+                "position %llu", t->path, (unsigned long long)j,
+                (unsigned long long)session_home(&t->v, s->key));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Index of the used slot with key, or -1. */

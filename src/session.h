@@ -121,10 +121,13 @@ int  session_foreach(struct session_table *t, const char *email,
          int (*fn)(const struct session_info *, void *), void *arg);
 
 /*
- * Checks the table in state_dir without changing it: header, size, every
- * used slot's fields, and that each session is reachable from its hash
- * position.  A missing file is fine (it will be created).  Returns 0, or
- * -1 with err set ("PATH: reason", "PATH: slot N: reason").
+ * Checks the table in state_dir without changing it, under its read lock:
+ * header, size, every used slot's fields, the header's count, and that
+ * each session is reachable from its hash position.  A missing file is
+ * fine (it will be created).  Damaged slots and a wrong count (left by a
+ * process killed mid-change) are reported here and repaired by the next
+ * session_open; the rest makes session_open fail too.  Returns 0, or -1
+ * with err set ("PATH: reason", "PATH: slot N: reason").
  */
 int  session_check(const char *state_dir, char *err, size_t errlen);
 

@@ -30,8 +30,9 @@
  *
  * Cleanup helpers (userdb_unlock, userdb_ix_free, userdb_tmp_abort) keep
  * errno, so a failure's errno reaches the caller through the unwinding.
- * close(2) of a descriptor we only read from cannot lose data; its result
- * is not checked there.
+ * close(2) is checked where it could be the first news of lost data; a
+ * descriptor only read from, one already fsynced, or one on a path that
+ * has failed already has nothing left to report.
  */
 #include <endian.h>
 #include <errno.h>
@@ -561,7 +562,7 @@ userdb_new(const char *dir, enum userdb_lockfile lockmode, char *err,
 {
     struct userdb   *db;
     struct timespec  ts;
-    int              n1, n2, n3, n4;
+    int              n;
 
     if ((db = calloc(1, sizeof(*db))) == NULL) {
         if (err != NULL && errlen > 0)
@@ -571,20 +572,18 @@ userdb_new(const char *dir, enum userdb_lockfile lockmode, char *err,
     db->lockfd = -1;
     db->lockmode = lockmode;
     userdb_ix_init(&db->ix);
-    n1 = snprintf(db->dir, sizeof(db->dir), "%s", dir);
-    n2 = snprintf(db->path, sizeof(db->path), "%s/users.db", dir);
-    n3 = snprintf(db->tmppath, sizeof(db->tmppath), "%s/users.db.tmp", dir);
-    n4 = snprintf(db->lockpath, sizeof(db->lockpath), "%s/users.db.lock",
-        dir);
-    if (n1 < 0 || n2 < 0 || n3 < 0 || n4 < 0 ||
-        (size_t)n4 >= sizeof(db->lockpath) || (size_t)n3 >=
-        sizeof(db->tmppath)) {
+    /* The lock path is the longest: if it fits, the others do. */
+    n = snprintf(db->lockpath, sizeof(db->lockpath), "%s/users.db.lock", dir);
+    if (n < 0 || (size_t)n >= sizeof(db->lockpath)) {
         errno = ENAMETOOLONG;
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         userdb_close(db);
         return NULL;
     }
+    snprintf(db->dir, sizeof(db->dir), "%s", dir);
+    snprintf(db->path, sizeof(db->path), "%s/users.db", dir);
+    snprintf(db->tmppath, sizeof(db->tmppath), "%s/users.db.tmp", dir);
     /* The hash key only has to be unknown to users choosing emails. */
     if (getrandom(db->key, sizeof(db->key), GRND_NONBLOCK) !=
         (ssize_t)sizeof(db->key)) {
@@ -1006,7 +1005,12 @@ userdb_ix_free(struct userdb_index *ix)
     errno = saved;
 }
 
-/* Whether st is the file ix indexed whole (no torn line to look at). */
+/*
+ * Whether st is the file ix indexed, with no torn line.  A view with a torn
+ * line always looks again: after a repair cut it and an append of the same
+ * length, only the times would differ, and some file systems keep coarse
+ * ones.
+ */
 static int
 userdb_ix_same(const struct userdb_index *ix, const struct stat *st)
 {
@@ -1211,8 +1215,8 @@ userdb_ix_unindex(struct userdb *db, struct userdb_index *ix, size_t n)
     }
 }
 
-/* The slot holding email, or the empty slot where it would go.  The table
- * is never full, so the probe ends. */
+/* The slot holding email (which has no TAB), or the empty slot where it
+ * would go.  The table is never full, so the probe ends. */
 static size_t
 userdb_ix_slot(const struct userdb *db, const struct userdb_index *ix,
     const char *email, size_t len)
@@ -1257,12 +1261,15 @@ userdb_ix_email_len(const struct userdb_index *ix, size_t i)
 static int
 userdb_ix_lookup(const struct userdb *db, const char *email, size_t *i)
 {
-    size_t len, pos;
+    char    why[USERDB_WHY_LEN];
+    size_t  len, pos;
 
     if (db->ix.nlines == 0)
         return -1;
+    /* Only what could be stored: userdb_ix_slot compares up to a TAB, so
+     * "EMAIL\tROLE" would otherwise match the start of EMAIL's line. */
     len = strnlen(email, USERDB_EMAIL_MAX + 1);
-    if (len == 0 || len > USERDB_EMAIL_MAX)
+    if (userdb_email_ok(email, len, why, sizeof(why)) == -1)
         return -1;
     pos = userdb_ix_slot(db, &db->ix, email, len);
     if (db->ix.slots[pos] == 0)

@@ -92,7 +92,8 @@ const char *userdb_errmsg(const struct userdb *db);
  */
 int         userdb_refresh(struct userdb *db, char *err, size_t errlen);
 
-/* The user with exactly this (lower-case) email, in the current view.
+/* The user with exactly this (lower-case) email, in the current view;
+ * a string that could not be stored (upper case, TAB...) is not found.
  * out may be NULL.  0 found, USERDB_NOT_FOUND, or -1. */
 int         userdb_find(struct userdb *db, const char *email,
                 struct userdb_user *out);

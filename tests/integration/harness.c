@@ -263,6 +263,7 @@ daemon_cleanup(struct daemon *d)
         out = run_cmd(&st, "rm -rf '%s'", d->dir);
         free(out);
     }
+    d->dir[0] = '\0';
 }
 
 int

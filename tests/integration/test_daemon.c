@@ -117,7 +117,7 @@ START_TEST(test_get_status_json)
         "-e 's/\"connections\":[0-9]*/\"connections\":N/'", d.port);
     ck_assert_int_eq(st, 0);
     ck_assert_str_eq(out, "{\"status\":\"ok\",\"version\":\"0.1.0\",\"uptime\":N,"
-        "\"workers\":{\"alive\":2,\"configured\":2},\"connections\":N}\n"
+        "\"workers\":{\"alive\":2,\"configured\":2},\"users\":1,\"connections\":N}\n"
         "200 application/json");
     free(out);
 }
@@ -428,6 +428,17 @@ START_TEST(test_max_connections_enforced)
     int   fds[8], fd, i;
     char *r;
 
+    /* Earlier connections (the readiness probes) may still be closing:
+     * wait until /status counts only its own. */
+    for (i = 0; i < 100; i++) {
+        r = ask("GET /status HTTP/1.1\r\n" HOST "Connection: close\r\n\r\n");
+        fd = strstr(http_body(r), "\"connections\":1}") != NULL;
+        free(r);
+        if (fd)
+            break;
+        usleep(20000);
+    }
+    usleep(100000);     /* and for that one to close too */
     /* max_connections = 8 in this config; fill it with idle connections. */
     for (i = 0; i < 8; i++) {
         fds[i] = http_connect(d.port);

@@ -1,0 +1,1090 @@
+/*
+ * test_session.c - unit tests for session.c: issuing, looking up and
+ * revoking sessions, idle and absolute expiry on a fake clock, eviction
+ * when full, the file's mode and contents, restarts, sharing with forked
+ * processes, capacity changes, and corrupt files.
+ *
+ * Each test gets a fresh state directory from mkdtemp; the fixture removes
+ * it.  The clock is fake_now unless a test says otherwise, so expiry is
+ * tested without sleeping.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "log.h"
+#include "session.h"
+
+#define T0          1700000000      /* the fake clock's start */
+#define NPROC       8
+#define PER_PROC    500
+
+/* What list_cb saw: at most 4 sessions, then it asks to stop. */
+struct listing {
+    int     n;
+    int64_t created[4];
+    char    email[4][SESSION_EMAIL_MAX + 1];
+};
+
+static char     state_dir[64];
+static char     sess_path[128];
+static int64_t  fake_now;
+
+static int64_t  fake_clock(void);
+static void     sess_setup(void);
+static void     sess_teardown(void);
+static struct session_table *open_table(long, long, long);
+static void     create(struct session_table *, const char *, int, char *);
+static int      lookup(struct session_table *, const char *,
+                    struct session_info *);
+static void     assert_found(struct session_table *, const char *,
+                    const char *);
+static void     assert_not_found(struct session_table *, const char *);
+static char    *read_file(const char *, size_t *);
+static void     write_file(const char *, const void *, size_t);
+static off_t    file_size(const char *);
+static int      count_cb(const struct session_info *, void *);
+static long     count_sessions(struct session_table *, const char *);
+static int      list_cb(const struct session_info *, void *);
+static int      child_create(struct session_table *, int, int, int);
+static void     assert_check_ok(void);
+static Suite   *session_suite(void);
+
+static int64_t
+fake_clock(void)
+{
+    return fake_now;
+}
+
+static void
+sess_setup(void)
+{
+    snprintf(state_dir, sizeof(state_dir), "/tmp/userapid-test-sess-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(state_dir));
+    snprintf(sess_path, sizeof(sess_path), "%s/%s", state_dir, SESSION_FILE);
+    fake_now = T0;
+    session_set_clock(fake_clock);
+}
+
+static void
+sess_teardown(void)
+{
+    char            path[512];
+    struct dirent  *de;
+    DIR            *d;
+
+    session_set_clock(NULL);
+    if ((d = opendir(state_dir)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", state_dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(state_dir);
+}
+
+static struct session_table *
+open_table(long max_sessions, long ttl, long max_age)
+{
+    struct session_cfg      cfg = { ttl, max_age, max_sessions };
+    struct session_table   *t;
+    char                    err[SESSION_ERR_LEN] = "";
+
+    t = session_open(state_dir, &cfg, 0, err, sizeof(err));
+    ck_assert_msg(t != NULL, "session_open: %s", err);
+    return t;
+}
+
+static void
+create(struct session_table *t, const char *email, int role, char *tok)
+{
+    ck_assert_int_eq(session_create(t, email, role, tok, NULL), 0);
+    ck_assert_uint_eq(strlen(tok), AUTH_TOKEN_LEN);
+}
+
+static int
+lookup(struct session_table *t, const char *tok, struct session_info *info)
+{
+    return session_lookup(t, tok, strlen(tok), info);
+}
+
+static void
+assert_found(struct session_table *t, const char *tok, const char *email)
+{
+    struct session_info info;
+
+    ck_assert_int_eq(lookup(t, tok, &info), 0);
+    ck_assert_str_eq(info.email, email);
+}
+
+static void
+assert_not_found(struct session_table *t, const char *tok)
+{
+    ck_assert_int_eq(lookup(t, tok, NULL), SESSION_NOT_FOUND);
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+    struct stat st;
+    char       *p;
+    ssize_t     n;
+    int         fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_msg(fd != -1, "%s: %s", path, strerror(errno));
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    p = malloc((size_t)st.st_size + 1);
+    ck_assert_ptr_nonnull(p);
+    n = read(fd, p, (size_t)st.st_size);
+    ck_assert_int_eq(n, st.st_size);
+    close(fd);
+    *len = (size_t)n;
+    return p;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+    int fd;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_msg(fd != -1, "%s: %s", path, strerror(errno));
+    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+    ck_assert_int_eq(close(fd), 0);
+}
+
+static off_t
+file_size(const char *path)
+{
+    struct stat st;
+
+    ck_assert_int_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static int
+count_cb(const struct session_info *info, void *arg)
+{
+    (void)info;
+    (*(long *)arg)++;
+    return 0;
+}
+
+static long
+count_sessions(struct session_table *t, const char *email)
+{
+    long    n = 0;
+
+    ck_assert_int_eq(session_foreach(t, email, count_cb, &n), 0);
+    return n;
+}
+
+/* In a child: PER_PROC sessions, their tokens in <state_dir>/tokens.<id>,
+ * once the parent closes the other end of start.  Returns an exit status. */
+static int
+child_create(struct session_table *t, int id, int own, int start)
+{
+    struct session_cfg  cfg = { 3600, 86400, NPROC * PER_PROC + 100 };
+    char                path[128], email[64], tok[AUTH_TOKEN_LEN + 1];
+    char                err[SESSION_ERR_LEN];
+    FILE               *fp;
+    char                c;
+    int                 i, rc = 0;
+
+    /* All start together, so the creates really overlap. */
+    if (read(start, &c, 1) != 0)
+        return 6;
+    close(start);
+    if (own && (t = session_open(state_dir, &cfg, 0, err, sizeof(err))) == NULL)
+        return 2;
+    snprintf(path, sizeof(path), "%s/tokens.%d", state_dir, id);
+    if ((fp = fopen(path, "we")) == NULL)
+        return 3;
+    for (i = 0; i < PER_PROC; i++) {
+        snprintf(email, sizeof(email), "user%d-%d@example.com", id, i);
+        if (session_create(t, email, i % 3, tok, NULL) != 0) {
+            rc = 4;
+            break;
+        }
+        fprintf(fp, "%s %s\n", tok, email);
+    }
+    if (fclose(fp) != 0)
+        rc = 5;
+    if (own)
+        session_close(t);
+    return rc;
+}
+
+static void
+assert_check_ok(void)
+{
+    char    err[SESSION_ERR_LEN] = "";
+
+    ck_assert_msg(session_check(state_dir, err, sizeof(err)) == 0,
+        "session_check: %s", err);
+}
+
+START_TEST(test_create_then_lookup_returns_email_role_and_times)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+    int64_t                 exp;
+
+    t = open_table(100, 600, 86400);
+    ck_assert_int_eq(session_create(t, "alice@example.com", 2, tok, &exp), 0);
+    ck_assert_int_eq(auth_token_valid_syntax(tok, strlen(tok)), 1);
+    ck_assert_int_eq(exp, T0 + 600);
+    fake_now = T0 + 10;
+    ck_assert_int_eq(lookup(t, tok, &info), 0);
+    ck_assert_str_eq(info.email, "alice@example.com");
+    ck_assert_int_eq(info.role, 2);
+    ck_assert_int_eq(info.created_at, T0);
+    ck_assert_int_eq(info.last_used, T0 + 10);
+    ck_assert_int_eq(info.expires_at, T0 + 10 + 600);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_unknown_or_malformed_token_is_not_found)
+{
+    struct session_table   *t;
+    char                    tok[AUTH_TOKEN_LEN + 1], other[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 0, tok);
+    ck_assert_int_eq(auth_token_new(other), 0);
+    assert_not_found(t, other);
+    assert_not_found(t, "");
+    assert_not_found(t, "abc");
+    ck_assert_int_eq(session_lookup(t, tok, AUTH_TOKEN_LEN - 1, NULL),
+        SESSION_NOT_FOUND);
+    other[0] = '\0';
+    ck_assert_int_eq(session_lookup(t, other, AUTH_TOKEN_LEN, NULL),
+        SESSION_NOT_FOUND);
+    assert_found(t, tok, "alice@example.com");
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_revoke_ends_session_and_second_revoke_is_not_found)
+{
+    struct session_table   *t;
+    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 0, a);
+    create(t, "alice@example.com", 0, b);
+    ck_assert_int_eq(session_revoke(t, a, strlen(a)), 0);
+    assert_not_found(t, a);
+    assert_found(t, b, "alice@example.com");
+    ck_assert_int_eq(session_revoke(t, a, strlen(a)), SESSION_NOT_FOUND);
+    ck_assert_int_eq(session_revoke(t, "junk", 4), SESSION_NOT_FOUND);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_revoke_user_ends_all_but_the_excepted_token)
+{
+    struct session_table   *t;
+    char                    a[3][AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    int                     i;
+
+    t = open_table(100, 600, 86400);
+    for (i = 0; i < 3; i++)
+        create(t, "alice@example.com", 0, a[i]);
+    create(t, "bob@example.com", 0, b);
+    ck_assert_int_eq(session_revoke_user(t, "alice@example.com", a[1]), 2);
+    assert_not_found(t, a[0]);
+    assert_found(t, a[1], "alice@example.com");
+    assert_not_found(t, a[2]);
+    assert_found(t, b, "bob@example.com");
+    ck_assert_int_eq(session_revoke_user(t, "alice@example.com", NULL), 1);
+    assert_not_found(t, a[1]);
+    ck_assert_int_eq(session_revoke_user(t, "alice@example.com", NULL), 0);
+    /* Emails are bytes: another spelling is another user. */
+    ck_assert_int_eq(session_revoke_user(t, "BOB@example.com", NULL), 0);
+    assert_found(t, b, "bob@example.com");
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_set_role_applies_to_live_sessions)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    char                    a[AUTH_TOKEN_LEN + 1], a2[AUTH_TOKEN_LEN + 1];
+    char                    b[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 0, a);
+    create(t, "alice@example.com", 0, a2);
+    create(t, "bob@example.com", 0, b);
+    ck_assert_int_eq(session_set_role(t, "alice@example.com", 1), 2);
+    ck_assert_int_eq(lookup(t, a, &info), 0);
+    ck_assert_int_eq(info.role, 1);
+    ck_assert_int_eq(lookup(t, a2, &info), 0);
+    ck_assert_int_eq(info.role, 1);
+    ck_assert_int_eq(lookup(t, b, &info), 0);
+    ck_assert_int_eq(info.role, 0);
+    errno = 0;
+    ck_assert_int_eq(session_set_role(t, "alice@example.com", 256), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_idle_session_expires_after_ttl_since_last_use)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(100, 100, 86400);
+    create(t, "alice@example.com", 0, tok);
+    fake_now = T0 + 99;
+    ck_assert_int_eq(lookup(t, tok, &info), 0);     /* moves last_used */
+    ck_assert_int_eq(info.last_used, T0 + 99);
+    ck_assert_int_eq(info.expires_at, T0 + 199);
+    fake_now = T0 + 198;
+    assert_found(t, tok, "alice@example.com");
+    fake_now = T0 + 298;                            /* 100 s idle */
+    assert_not_found(t, tok);
+    /* Expired is gone for logout too. */
+    ck_assert_int_eq(session_revoke(t, tok, strlen(tok)), SESSION_NOT_FOUND);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_absolute_expiry_ends_a_session_in_constant_use)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+    int64_t                 exp;
+
+    t = open_table(100, 100, 250);
+    ck_assert_int_eq(session_create(t, "alice@example.com", 0, tok, &exp), 0);
+    ck_assert_int_eq(exp, T0 + 100);
+    for (fake_now = T0 + 90; fake_now < T0 + 250; fake_now += 90) {
+        ck_assert_int_eq(lookup(t, tok, &info), 0);
+        ck_assert_int_eq(info.expires_at,
+            fake_now + 100 < T0 + 250 ? fake_now + 100 : T0 + 250);
+    }
+    fake_now = T0 + 249;
+    assert_found(t, tok, "alice@example.com");
+    fake_now = T0 + 250;
+    assert_not_found(t, tok);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_create_reports_idle_expiry_capped_by_max_age)
+{
+    struct session_table   *t;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+    int64_t                 exp;
+
+    t = open_table(100, 100, 50);
+    ck_assert_int_eq(session_create(t, "alice@example.com", 0, tok, &exp), 0);
+    ck_assert_int_eq(exp, T0 + 50);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_full_table_evicts_the_session_nearest_expiry)
+{
+    struct session_table   *t;
+    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    c[AUTH_TOKEN_LEN + 1], d[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(3, 100, 10000);
+    create(t, "a@example.com", 0, a);               /* expires T0+100 */
+    fake_now = T0 + 10;
+    create(t, "b@example.com", 0, b);               /* T0+110 */
+    fake_now = T0 + 20;
+    create(t, "c@example.com", 0, c);               /* T0+120 */
+    fake_now = T0 + 30;
+    assert_found(t, a, "a@example.com");            /* now T0+130 */
+    create(t, "d@example.com", 0, d);               /* b is nearest */
+    assert_found(t, a, "a@example.com");
+    assert_not_found(t, b);
+    assert_found(t, c, "c@example.com");
+    assert_found(t, d, "d@example.com");
+    ck_assert_int_eq(count_sessions(t, NULL), 3);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_full_table_reclaims_expired_sessions_before_evicting)
+{
+    struct session_table   *t;
+    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    c[AUTH_TOKEN_LEN + 1], d[AUTH_TOKEN_LEN + 1];
+    char                    e[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(3, 100, 10000);
+    create(t, "a@example.com", 0, a);
+    create(t, "b@example.com", 0, b);
+    fake_now = T0 + 50;
+    create(t, "c@example.com", 0, c);
+    fake_now = T0 + 100;                            /* a and b expired */
+    create(t, "d@example.com", 0, d);
+    create(t, "e@example.com", 0, e);
+    assert_found(t, c, "c@example.com");
+    assert_found(t, d, "d@example.com");
+    assert_found(t, e, "e@example.com");
+    assert_not_found(t, a);
+    assert_not_found(t, b);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_live_sessions_never_exceed_max_sessions)
+{
+    struct session_table   *t;
+    char                    tok[100][AUTH_TOKEN_LEN + 1];
+    int                     i;
+
+    t = open_table(10, 1000, 10000);
+    for (i = 0; i < 100; i++) {
+        fake_now = T0 + i;
+        create(t, "a@example.com", 0, tok[i]);
+    }
+    ck_assert_int_eq(count_sessions(t, NULL), 10);
+    for (i = 0; i < 90; i++)
+        assert_not_found(t, tok[i]);
+    for (i = 90; i < 100; i++)
+        assert_found(t, tok[i], "a@example.com");
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_session_file_is_mode_0600)
+{
+    struct session_table   *t;
+    struct stat             st;
+    mode_t                  old;
+
+    old = umask(0);
+    t = open_table(100, 600, 86400);
+    umask(old);
+    ck_assert_int_eq(stat(sess_path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    session_close(t);
+
+    /* Loosened by hand: the next open tightens it again. */
+    ck_assert_int_eq(chmod(sess_path, 0644), 0);
+    t = open_table(100, 600, 86400);
+    ck_assert_int_eq(stat(sess_path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_session_file_stores_no_token)
+{
+    struct session_table   *t;
+    char                    tok[50][AUTH_TOKEN_LEN + 1];
+    uint8_t                 key[AUTH_SHA256_LEN];
+    char                   *data;
+    size_t                  len;
+    int                     i;
+
+    t = open_table(100, 600, 86400);
+    for (i = 0; i < 50; i++)
+        create(t, "alice@example.com", 0, tok[i]);
+    session_close(t);
+    data = read_file(sess_path, &len);
+    for (i = 0; i < 50; i++) {
+        ck_assert_msg(memmem(data, len, tok[i], AUTH_TOKEN_LEN) == NULL,
+            "token %d is in the file", i);
+        /* Not even its first half. */
+        ck_assert_ptr_null(memmem(data, len, tok[i], AUTH_TOKEN_LEN / 2));
+        /* What is there is its SHA-256. */
+        auth_sha256(tok[i], AUTH_TOKEN_LEN, key);
+        ck_assert_ptr_nonnull(memmem(data, len, key, sizeof(key)));
+    }
+    free(data);
+}
+END_TEST
+
+START_TEST(test_sessions_survive_close_and_reopen)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 3, tok);
+    session_close(t);
+    fake_now = T0 + 5;
+    t = open_table(100, 600, 86400);
+    ck_assert_int_eq(lookup(t, tok, &info), 0);
+    ck_assert_str_eq(info.email, "alice@example.com");
+    ck_assert_int_eq(info.role, 3);
+    ck_assert_int_eq(info.created_at, T0);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_forked_child_shares_sessions_with_parent)
+{
+    struct session_table   *t;
+    char                    tok[AUTH_TOKEN_LEN + 1], ctok[AUTH_TOKEN_LEN + 1];
+    int                     fds[2], status;
+    pid_t                   pid;
+
+    t = open_table(100, 600, 86400);
+    create(t, "parent@example.com", 0, tok);
+    ck_assert_int_eq(pipe(fds), 0);
+    if ((pid = fork()) == 0) {
+        /* The child uses the table it inherited. */
+        int rc = 0;
+
+        close(fds[0]);
+        if (session_lookup(t, tok, strlen(tok), NULL) != 0)
+            rc = 1;
+        else if (session_create(t, "child@example.com", 1, ctok, NULL) != 0)
+            rc = 2;
+        else if (write(fds[1], ctok, AUTH_TOKEN_LEN) != AUTH_TOKEN_LEN)
+            rc = 3;
+        else if (session_revoke(t, tok, strlen(tok)) != 0)
+            rc = 4;
+        _exit(rc);
+    }
+    ck_assert_int_ne(pid, -1);
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], ctok, AUTH_TOKEN_LEN), AUTH_TOKEN_LEN);
+    ctok[AUTH_TOKEN_LEN] = '\0';
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "child status %#x", status);
+    assert_found(t, ctok, "child@example.com");
+    assert_not_found(t, tok);                       /* the child logged out */
+    session_close(t);
+}
+END_TEST
+
+/* All children but one use the table opened before fork (each must get
+ * its own lock, not share the parent's open file description); the last
+ * opens its own.  A lost update shows as a session missing or as a header
+ * count session_check disagrees with. */
+START_TEST(test_8_processes_creating_500_sessions_each_keep_all_4000)
+{
+    struct session_table   *t;
+    char                    path[128], line[256], *sp;
+    FILE                   *fp;
+    pid_t                   pids[NPROC];
+    int                     i, status, n = 0, start[2];
+
+    t = open_table(NPROC * PER_PROC + 100, 3600, 86400);
+    ck_assert_int_eq(pipe(start), 0);
+    for (i = 0; i < NPROC; i++) {
+        if ((pids[i] = fork()) == 0) {
+            close(start[1]);
+            _exit(child_create(t, i, i == NPROC - 1, start[0]));
+        }
+        ck_assert_int_ne(pids[i], -1);
+    }
+    close(start[0]);
+    close(start[1]);
+    for (i = 0; i < NPROC; i++) {
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "child %d status %#x", i, status);
+    }
+    for (i = 0; i < NPROC; i++) {
+        snprintf(path, sizeof(path), "%s/tokens.%d", state_dir, i);
+        fp = fopen(path, "re");
+        ck_assert_ptr_nonnull(fp);
+        while (fgets(line, sizeof(line), fp) != NULL) {
+            line[strcspn(line, "\n")] = '\0';
+            sp = strchr(line, ' ');
+            ck_assert_ptr_nonnull(sp);
+            *sp = '\0';
+            assert_found(t, line, sp + 1);
+            n++;
+        }
+        fclose(fp);
+    }
+    ck_assert_int_eq(n, NPROC * PER_PROC);
+    ck_assert_int_eq(count_sessions(t, NULL), NPROC * PER_PROC);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_reopen_with_larger_max_sessions_keeps_live_sessions)
+{
+    struct session_table   *t, *old;
+    char                    tok[5][AUTH_TOKEN_LEN + 1], late[AUTH_TOKEN_LEN + 1];
+    off_t                   before;
+    int                     i;
+
+    t = open_table(10, 600, 86400);
+    for (i = 0; i < 5; i++)
+        create(t, "alice@example.com", 0, tok[i]);
+    before = file_size(sess_path);
+    /* old stays open on the file being replaced, as a running worker. */
+    old = t;
+    t = open_table(1000, 600, 86400);
+    ck_assert_int_gt(file_size(sess_path), before);
+    for (i = 0; i < 5; i++)
+        assert_found(t, tok[i], "alice@example.com");
+    /* The old handle follows to the new file. */
+    create(old, "bob@example.com", 0, late);
+    assert_found(t, late, "bob@example.com");
+    assert_found(old, tok[0], "alice@example.com");
+    session_close(old);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_reopen_with_smaller_max_sessions_keeps_the_latest_expiring)
+{
+    struct session_table   *t;
+    char                    tok[20][AUTH_TOKEN_LEN + 1];
+    int                     i;
+
+    t = open_table(100, 600, 86400);
+    for (i = 0; i < 20; i++) {
+        fake_now = T0 + i;
+        create(t, "alice@example.com", 0, tok[i]);
+    }
+    session_close(t);
+    t = open_table(5, 600, 86400);
+    ck_assert_int_eq(count_sessions(t, NULL), 5);
+    for (i = 0; i < 15; i++)
+        assert_not_found(t, tok[i]);
+    for (i = 15; i < 20; i++)
+        assert_found(t, tok[i], "alice@example.com");
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+/* 40 and 50 need the same 128 slots: the limit changes in place. */
+START_TEST(test_lowering_max_sessions_within_capacity_trims_in_place)
+{
+    struct session_table   *t;
+    char                    tok[40][AUTH_TOKEN_LEN + 1];
+    off_t                   before;
+    int                     i;
+
+    t = open_table(50, 600, 86400);
+    for (i = 0; i < 40; i++) {
+        fake_now = T0 + i;
+        create(t, "alice@example.com", 0, tok[i]);
+    }
+    session_close(t);
+    before = file_size(sess_path);
+    t = open_table(33, 600, 86400);
+    ck_assert_int_eq(file_size(sess_path), before);
+    ck_assert_int_eq(count_sessions(t, NULL), 33);
+    for (i = 0; i < 7; i++)
+        assert_not_found(t, tok[i]);
+    for (i = 7; i < 40; i++)
+        assert_found(t, tok[i], "alice@example.com");
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_corrupt_file_is_refused_with_its_reason)
+{
+    struct session_cfg      cfg = { 600, 86400, 100 };
+    struct session_table   *t;
+    char                    err[SESSION_ERR_LEN], want[SESSION_ERR_LEN];
+    char                    junk[4096];
+
+    memset(junk, 'x', sizeof(junk));
+    write_file(sess_path, junk, sizeof(junk));
+    snprintf(want, sizeof(want), "%s: bad magic: not a userapid session table",
+        sess_path);
+    t = session_open(state_dir, &cfg, 0, err, sizeof(err));
+    ck_assert_ptr_null(t);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(session_check(state_dir, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, want);
+
+    write_file(sess_path, junk, 10);
+    t = session_open(state_dir, &cfg, 0, err, sizeof(err));
+    ck_assert_ptr_null(t);
+    snprintf(want, sizeof(want), "%s: 10 bytes, too short for a session "
+        "table header", sess_path);
+    ck_assert_str_eq(err, want);
+    /* Nothing was replaced behind the administrator's back. */
+    ck_assert_int_eq(file_size(sess_path), 10);
+}
+END_TEST
+
+START_TEST(test_truncated_file_is_refused_with_expected_size)
+{
+    struct session_cfg      cfg = { 600, 86400, 100 };
+    struct session_table   *t;
+    char                    err[SESSION_ERR_LEN], want[SESSION_ERR_LEN];
+    off_t                   size;
+
+    t = open_table(100, 600, 86400);
+    session_close(t);
+    size = file_size(sess_path);
+    ck_assert_int_eq(truncate(sess_path, size - 1), 0);
+    t = session_open(state_dir, &cfg, 0, err, sizeof(err));
+    ck_assert_ptr_null(t);
+    snprintf(want, sizeof(want), "%s: size %lld bytes, expected %lld for "
+        "256 slots", sess_path, (long long)size - 1, (long long)size);
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_reset_flag_recreates_a_corrupt_file_empty)
+{
+    struct session_cfg      cfg = { 600, 86400, 100 };
+    struct session_table   *t;
+    char                    err[SESSION_ERR_LEN] = "", tok[AUTH_TOKEN_LEN + 1];
+    char                    junk[4096];
+    struct stat             st;
+
+    memset(junk, 'x', sizeof(junk));
+    write_file(sess_path, junk, sizeof(junk));
+    t = session_open(state_dir, &cfg, SESSION_RESET, err, sizeof(err));
+    ck_assert_msg(t != NULL, "session_open: %s", err);
+    ck_assert_int_eq(count_sessions(t, NULL), 0);
+    create(t, "alice@example.com", 0, tok);
+    assert_found(t, tok, "alice@example.com");
+    session_close(t);
+    ck_assert_int_eq(stat(sess_path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    assert_check_ok();
+    /* A valid table is kept under SESSION_RESET. */
+    t = session_open(state_dir, &cfg, SESSION_RESET, err, sizeof(err));
+    ck_assert_ptr_nonnull(t);
+    assert_found(t, tok, "alice@example.com");
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_check_accepts_a_missing_file_and_a_valid_one)
+{
+    struct session_table   *t;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+
+    assert_check_ok();
+    ck_assert_int_eq(access(sess_path, F_OK), -1);  /* check made nothing */
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 0, tok);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_check_reports_a_damaged_slot_and_open_drops_it)
+{
+    struct session_table   *t;
+    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    err[SESSION_ERR_LEN], *data, *at;
+    size_t                  len;
+
+    t = open_table(100, 600, 86400);
+    create(t, "victim@example.com", 0, a);
+    create(t, "bystander@example.com", 0, b);
+    session_close(t);
+    data = read_file(sess_path, &len);
+    at = memmem(data, len, "victim@", 7);
+    ck_assert_ptr_nonnull(at);
+    at[0] = '\x01';
+    write_file(sess_path, data, len);
+    free(data);
+
+    ck_assert_int_eq(session_check(state_dir, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, ": control character in email") != NULL &&
+        strncmp(err, sess_path, strlen(sess_path)) == 0 &&
+        strstr(err, ": slot ") != NULL, "err: %s", err);
+
+    t = open_table(100, 600, 86400);
+    assert_not_found(t, a);
+    assert_found(t, b, "bystander@example.com");
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+static int
+list_cb(const struct session_info *info, void *arg)
+{
+    struct listing *l = arg;
+
+    if (l->n == 4)
+        return 42;
+    l->created[l->n] = info->created_at;
+    snprintf(l->email[l->n], sizeof(l->email[0]), "%s", info->email);
+    l->n++;
+    return 0;
+}
+
+/* The header's count sits at byte 40 (after magic, version, two sizes,
+ * capacity and max_sessions); a writer killed between a slot and the count
+ * leaves it one off. */
+START_TEST(test_check_reports_a_wrong_count_and_open_repairs_it)
+{
+    struct session_table   *t;
+    char                    tok[AUTH_TOKEN_LEN + 1], err[SESSION_ERR_LEN];
+    char                    want[SESSION_ERR_LEN], *data;
+    uint64_t                count;
+    size_t                  len;
+
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 0, tok);
+    create(t, "bob@example.com", 0, tok);
+    session_close(t);
+    data = read_file(sess_path, &len);
+    memcpy(&count, data + 40, sizeof(count));
+    ck_assert_uint_eq(count, 2);
+    count = 3;
+    memcpy(data + 40, &count, sizeof(count));
+    write_file(sess_path, data, len);
+    free(data);
+
+    ck_assert_int_eq(session_check(state_dir, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: header counts 3 sessions, 2 slots are "
+        "in use (a writer died mid-change; opening the table repairs it)",
+        sess_path);
+    ck_assert_str_eq(err, want);
+    t = open_table(100, 600, 86400);
+    assert_found(t, tok, "bob@example.com");
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+START_TEST(test_foreach_lists_one_users_live_sessions_oldest_first)
+{
+    struct session_table   *t;
+    struct listing          l;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+    int                     i;
+
+    t = open_table(100, 600, 86400);
+    for (i = 0; i < 3; i++) {
+        fake_now = T0 + 100 - 10 * i;       /* created out of slot order */
+        create(t, "alice@example.com", 0, tok);
+        create(t, "bob@example.com", 0, tok);
+    }
+    fake_now = T0 + 100;
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(session_foreach(t, "alice@example.com", list_cb, &l), 0);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_int_eq(l.created[0], T0 + 80);
+    ck_assert_int_eq(l.created[1], T0 + 90);
+    ck_assert_int_eq(l.created[2], T0 + 100);
+    for (i = 0; i < 3; i++)
+        ck_assert_str_eq(l.email[i], "alice@example.com");
+    /* fn's non-zero answer stops the walk and comes back. */
+    memset(&l, 0, sizeof(l));
+    ck_assert_int_eq(session_foreach(t, NULL, list_cb, &l), 42);
+    ck_assert_int_eq(l.n, 4);
+    /* Expired sessions are not listed. */
+    fake_now = T0 + 695;                /* only the T0+100 ones are left */
+    ck_assert_int_eq(count_sessions(t, NULL), 2);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_create_rejects_bad_email_and_role)
+{
+    struct session_table   *t;
+    char                    tok[AUTH_TOKEN_LEN + 1], email[SESSION_EMAIL_MAX + 2];
+
+    t = open_table(100, 600, 86400);
+    errno = 0;
+    ck_assert_int_eq(session_create(t, "", 0, tok, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    memset(email, 'a', sizeof(email) - 1);
+    email[sizeof(email) - 1] = '\0';                /* 255 bytes */
+    errno = 0;
+    ck_assert_int_eq(session_create(t, email, 0, tok, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    email[SESSION_EMAIL_MAX] = '\0';                /* 254 is fine */
+    create(t, email, 0, tok);
+    assert_found(t, tok, email);
+    errno = 0;
+    ck_assert_int_eq(session_create(t, "a@example.com", -1, tok, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(session_create(t, "a@example.com", 256, tok, NULL), -1);
+    session_close(t);
+}
+END_TEST
+
+START_TEST(test_open_rejects_out_of_range_settings)
+{
+    struct session_cfg  cfg;
+    char                err[SESSION_ERR_LEN];
+
+    cfg = (struct session_cfg){ 600, 86400, 0 };
+    ck_assert_ptr_null(session_open(state_dir, &cfg, 0, err, sizeof(err)));
+    ck_assert_str_eq(err, "max_sessions 0 is out of range (1..1000000)");
+    cfg = (struct session_cfg){ 0, 86400, 100 };
+    ck_assert_ptr_null(session_open(state_dir, &cfg, 0, err, sizeof(err)));
+    ck_assert_str_eq(err, "session ttl 0 is out of range (1..3162240000)");
+    cfg = (struct session_cfg){ 600, -1, 100 };
+    ck_assert_ptr_null(session_open(state_dir, &cfg, 0, err, sizeof(err)));
+    ck_assert_str_eq(err,
+        "session max_age -1 is out of range (1..3162240000)");
+    cfg = (struct session_cfg){ 600, 86400, 100 };
+    ck_assert_ptr_null(session_open("/nonexistent/dir", &cfg, 0, err,
+        sizeof(err)));
+    ck_assert_msg(strstr(err, "No such file or directory") != NULL, "%s", err);
+}
+END_TEST
+
+/*
+ * Random creates and revokes against a model, on a table small enough
+ * that probe runs wrap round the end, so backward-shift deletion is
+ * exercised hard.  The clock moves one second per create, so the session
+ * nearest expiry is always the oldest one.
+ */
+START_TEST(test_random_creates_and_revokes_match_a_model)
+{
+    static const long       maxes[] = { 7, 300 };
+    struct session_table   *t;
+    char                  (*tok)[AUTH_TOKEN_LEN + 1];
+    int                    *live;
+    int                     m, i, k, nlive, ops = 3000;
+    unsigned int            seed = 12345;
+
+    tok = calloc((size_t)ops, sizeof(*tok));
+    live = calloc((size_t)ops, sizeof(*live));
+    ck_assert_ptr_nonnull(tok);
+    ck_assert_ptr_nonnull(live);
+    for (m = 0; m < 2; m++) {
+        t = open_table(maxes[m], 1000000, 10000000);
+        memset(live, 0, (size_t)ops * sizeof(*live));
+        nlive = 0;
+        for (i = 0; i < ops; i++) {
+            fake_now++;
+            create(t, "user@example.com", 0, tok[i]);
+            live[i] = 1;
+            if (++nlive > maxes[m]) {           /* the oldest live goes */
+                for (k = 0; !live[k]; k++)
+                    ;
+                live[k] = 0;
+                nlive--;
+            }
+            if (rand_r(&seed) % 3 == 0) {       /* revoke a random one */
+                k = (int)(rand_r(&seed) % (unsigned)(i + 1));
+                ck_assert_int_eq(session_revoke(t, tok[k], AUTH_TOKEN_LEN),
+                    live[k] ? 0 : SESSION_NOT_FOUND);
+                nlive -= live[k];
+                live[k] = 0;
+            }
+        }
+        for (i = 0; i < ops; i++)
+            ck_assert_int_eq(lookup(t, tok[i], NULL),
+                live[i] ? 0 : SESSION_NOT_FOUND);
+        ck_assert_int_eq(count_sessions(t, NULL), nlive);
+        session_close(t);
+        assert_check_ok();
+        ck_assert_int_eq(unlink(sess_path), 0);
+    }
+    free(tok);
+    free(live);
+}
+END_TEST
+
+static Suite *
+session_suite(void)
+{
+    Suite   *s;
+    TCase   *tc;
+
+    s = suite_create("session");
+
+    tc = tcase_create("basics");
+    tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+    tcase_add_test(tc, test_create_then_lookup_returns_email_role_and_times);
+    tcase_add_test(tc, test_unknown_or_malformed_token_is_not_found);
+    tcase_add_test(tc, test_revoke_ends_session_and_second_revoke_is_not_found);
+    tcase_add_test(tc, test_revoke_user_ends_all_but_the_excepted_token);
+    tcase_add_test(tc, test_set_role_applies_to_live_sessions);
+    tcase_add_test(tc, test_foreach_lists_one_users_live_sessions_oldest_first);
+    tcase_add_test(tc, test_create_rejects_bad_email_and_role);
+    tcase_add_test(tc, test_open_rejects_out_of_range_settings);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("expiry");
+    tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+    tcase_add_test(tc, test_idle_session_expires_after_ttl_since_last_use);
+    tcase_add_test(tc, test_absolute_expiry_ends_a_session_in_constant_use);
+    tcase_add_test(tc, test_create_reports_idle_expiry_capped_by_max_age);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("capacity");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+    tcase_add_test(tc, test_full_table_evicts_the_session_nearest_expiry);
+    tcase_add_test(tc, test_full_table_reclaims_expired_sessions_before_evicting);
+    tcase_add_test(tc, test_live_sessions_never_exceed_max_sessions);
+    tcase_add_test(tc, test_random_creates_and_revokes_match_a_model);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("file");
+    tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+    tcase_add_test(tc, test_session_file_is_mode_0600);
+    tcase_add_test(tc, test_session_file_stores_no_token);
+    tcase_add_test(tc, test_sessions_survive_close_and_reopen);
+    tcase_add_test(tc, test_reopen_with_larger_max_sessions_keeps_live_sessions);
+    tcase_add_test(tc,
+        test_reopen_with_smaller_max_sessions_keeps_the_latest_expiring);
+    tcase_add_test(tc, test_lowering_max_sessions_within_capacity_trims_in_place);
+    tcase_add_test(tc, test_corrupt_file_is_refused_with_its_reason);
+    tcase_add_test(tc, test_truncated_file_is_refused_with_expected_size);
+    tcase_add_test(tc, test_reset_flag_recreates_a_corrupt_file_empty);
+    tcase_add_test(tc, test_check_accepts_a_missing_file_and_a_valid_one);
+    tcase_add_test(tc, test_check_reports_a_damaged_slot_and_open_drops_it);
+    tcase_add_test(tc, test_check_reports_a_wrong_count_and_open_repairs_it);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("processes");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
+    tcase_add_test(tc, test_forked_child_shares_sessions_with_parent);
+    tcase_add_test(tc, test_8_processes_creating_500_sessions_each_keep_all_4000);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr;
+    int      failed;
+
+    /* The warnings session.c logs on repairs are expected here. */
+    log_init("test_session", LOG_ERR);
+    sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
