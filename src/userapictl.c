@@ -9,14 +9,14 @@
  * opening the session table with another max_sessions would resize it.
  *
  * Only useradd and import may create users.db; the other commands refuse
- * a state directory without one rather than make an empty database that
- * would keep the daemon from creating its first administrator.  No command
- * creates the session table: without one there is no session to touch.
+ * a state directory without one, and create nothing there, so a mistyped
+ * --state-dir is an error rather than a new database.  No command creates
+ * the session table: without one there is no session to touch.
  *
  * Run as root on a state directory that belongs to another user (the
- * packaged daemon runs as a DynamicUser), the files it may have created or
- * replaced are given to the directory's owner before it exits, so the
- * daemon can still open them.
+ * packaged daemon runs as a DynamicUser), the files it created or replaced
+ * would be root's, and the daemon could not open them: they are given to
+ * the owner of users.db as it was (or of the directory) once done.
  *
  * Nothing here prints a password or a token, nor a hash but in export.
  * Password buffers are wiped once hashed.
@@ -66,11 +66,14 @@ struct ctl {
     struct config   cfg;
     const char     *dir;                /* cfg.state_dir once loaded */
     int             touched;            /* files in dir may be new or replaced */
+    uid_t           owner_uid;          /* whom they belong to, as root */
+    gid_t           owner_gid;
 };
 
 struct ctl_command {
     const char  *name;
-    int        (*run)(struct ctl *, int, char **);
+    int        (*run)(struct ctl *, const struct ctl_command *, int,
+                    char **);
     const char  *args;
     const char  *help;
 };
@@ -103,6 +106,7 @@ static const char *ctl_time(int64_t, char *);
 static int  ctl_load(struct ctl *);
 static int  ctl_db_open(struct ctl *, int, struct userdb **);
 static int  ctl_sessions_open(struct ctl *, struct session_table **);
+static void ctl_owner(struct ctl *, const struct stat *);
 static int  ctl_fix_owner(const struct ctl *);
 static int  ctl_read_line(int, char *, size_t, size_t *);
 static int  ctl_password_ok(const struct ctl *, const char *, size_t, char *,
@@ -123,17 +127,28 @@ static int  ctl_import_check(struct userdb *, const char *,
                 const struct ctl_import *);
 static void ctl_import_free(struct ctl_import *);
 
-static int  ctl_useradd(struct ctl *, int, char **);
-static int  ctl_userdel(struct ctl *, int, char **);
-static int  ctl_passwd(struct ctl *, int, char **);
-static int  ctl_setrole(struct ctl *, int, char **);
-static int  ctl_list(struct ctl *, int, char **);
-static int  ctl_show(struct ctl *, int, char **);
-static int  ctl_check(struct ctl *, int, char **);
-static int  ctl_importcmd(struct ctl *, int, char **);
-static int  ctl_export(struct ctl *, int, char **);
-static int  ctl_sessions(struct ctl *, int, char **);
-static int  ctl_revoke(struct ctl *, int, char **);
+static int  ctl_useradd(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_userdel(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_passwd(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_setrole(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_list(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_show(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_check(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_importcmd(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_export(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_sessions(struct ctl *, const struct ctl_command *, int,
+                char **);
+static int  ctl_revoke(struct ctl *, const struct ctl_command *, int,
+                char **);
 
 static const struct ctl_command ctl_commands[] = {
     { "useradd",  ctl_useradd,  "[--role admin|user] [--password-stdin] EMAIL",
@@ -324,6 +339,7 @@ ctl_load(struct ctl *c)
         return ctl_err("state directory %s: %s", c->dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return ctl_err("state directory %s: not a directory", c->dir);
+    ctl_owner(c, &st);
     return 0;
 }
 
@@ -380,11 +396,38 @@ ctl_sessions_open(struct ctl *c, struct session_table **tp)
 }
 
 /*
- * As root, gives the files userdb and session may have made or replaced
- * to the owner of the state directory, who runs the daemon.  Each file is
- * opened O_PATH|O_NOFOLLOW and changed through that descriptor, and only
- * when it is a regular file with one link: the directory's owner could
- * put a link to some other file in its place.
+ * Who the state files belong to, before we change any: the owner of
+ * users.db, else of the session table, else of the directory (dirst).
+ */
+static void
+ctl_owner(struct ctl *c, const struct stat *dirst)
+{
+    static const char *const files[] = { "users.db", SESSION_FILE };
+    struct stat st;
+    char        path[PATH_MAX];
+    size_t      i;
+    int         n;
+
+    c->owner_uid = dirst->st_uid;
+    c->owner_gid = dirst->st_gid;
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        n = snprintf(path, sizeof(path), "%s/%s", c->dir, files[i]);
+        if (n > 0 && (size_t)n < sizeof(path) && lstat(path, &st) == 0 &&
+            S_ISREG(st.st_mode)) {
+            c->owner_uid = st.st_uid;
+            c->owner_gid = st.st_gid;
+            return;
+        }
+    }
+}
+
+/*
+ * As root, gives the files userdb and session may have made or replaced,
+ * now root's, to whom they belonged (ctl_owner), who runs the daemon.
+ * Files of other owners are left alone.  Each is opened O_PATH|O_NOFOLLOW
+ * and changed through that descriptor, and only when it is a regular file
+ * with one link: the directory's owner could put a link to some other
+ * file in its place.
  */
 static int
 ctl_fix_owner(const struct ctl *c)
@@ -392,17 +435,14 @@ ctl_fix_owner(const struct ctl *c)
     static const char *const files[] = {
         "users.db", "users.db.lock", "users.db.tmp", SESSION_FILE
     };
-    struct stat dst, st;
+    struct stat st;
     size_t      i;
     int         dfd, fd, rc = 0;
 
-    if (geteuid() != 0)
+    if (geteuid() != 0 || c->owner_uid == 0)
         return 0;
-    if ((dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-        fstat(dfd, &dst) == -1) {
-        rc = ctl_err("state directory %s: %s", c->dir, strerror(errno));
-        goto out;
-    }
+    if ((dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+        return ctl_err("state directory %s: %s", c->dir, strerror(errno));
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         fd = openat(dfd, files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd == -1) {
@@ -413,18 +453,15 @@ ctl_fix_owner(const struct ctl *c)
         if (fstat(fd, &st) == -1) {
             rc = ctl_err("%s/%s: %s", c->dir, files[i], strerror(errno));
         } else if (S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-            (st.st_uid != dst.st_uid || st.st_gid != dst.st_gid) &&
-            fchownat(fd, "", dst.st_uid, dst.st_gid, AT_EMPTY_PATH) == -1) {
-            rc = ctl_err("%s/%s: cannot give it to %lu:%lu, the owner of "
-                "the directory: %s", c->dir, files[i],
-                (unsigned long)dst.st_uid, (unsigned long)dst.st_gid,
-                strerror(errno));
+            st.st_uid == 0 && fchownat(fd, "", c->owner_uid, c->owner_gid,
+            AT_EMPTY_PATH) == -1) {
+            rc = ctl_err("%s/%s: cannot give it back to %lu:%lu: %s",
+                c->dir, files[i], (unsigned long)c->owner_uid,
+                (unsigned long)c->owner_gid, strerror(errno));
         }
         close(fd);
     }
-out:
-    if (dfd != -1)
-        close(dfd);
+    close(dfd);
     return rc;
 }
 
@@ -621,7 +658,8 @@ out:
 /* ---- useradd, userdel, passwd, role -------------------------------------- */
 
 static int
-ctl_useradd(struct ctl *c, int argc, char **argv)
+ctl_useradd(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "role",           required_argument, NULL, 'r' },
@@ -629,7 +667,6 @@ ctl_useradd(struct ctl *c, int argc, char **argv)
         { "help",           no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[0];
     struct userdb_user        u;
     struct userdb            *db = NULL;
     int                       ch, from_stdin = 0, rc;
@@ -684,13 +721,13 @@ out:
 }
 
 static int
-ctl_userdel(struct ctl *c, int argc, char **argv)
+ctl_userdel(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[1];
     struct userdb            *db = NULL;
     struct session_table     *t = NULL;
     char                      email[USERDB_EMAIL_MAX + 1];
@@ -736,14 +773,14 @@ out:
 }
 
 static int
-ctl_passwd(struct ctl *c, int argc, char **argv)
+ctl_passwd(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "password-stdin", no_argument, NULL, 'p' },
         { "help",           no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[2];
     struct userdb_user        u;
     struct userdb            *db = NULL;
     struct session_table     *t = NULL;
@@ -814,13 +851,13 @@ out:
 }
 
 static int
-ctl_setrole(struct ctl *c, int argc, char **argv)
+ctl_setrole(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[3];
     struct userdb_user        u;
     struct userdb            *db = NULL;
     struct session_table     *t = NULL;
@@ -885,14 +922,14 @@ out:
 /* ---- list, show, check -------------------------------------------------- */
 
 static int
-ctl_list(struct ctl *c, int argc, char **argv)
+ctl_list(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[4];
     struct userdb_user        u;
     struct userdb            *db = NULL;
     struct json_object       *o;
@@ -959,13 +996,13 @@ ctl_count_session(const struct session_info *s, void *arg)
 }
 
 static int
-ctl_show(struct ctl *c, int argc, char **argv)
+ctl_show(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[5];
     struct userdb_user        u;
     struct userdb            *db = NULL;
     struct session_table     *t = NULL;
@@ -1009,13 +1046,13 @@ out:
 }
 
 static int
-ctl_check(struct ctl *c, int argc, char **argv)
+ctl_check(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[6];
     struct stat               st;
     char                      path[PATH_MAX], err[USERDB_ERR_LEN];
     size_t                    n;
@@ -1297,13 +1334,13 @@ ctl_import_free(struct ctl_import *imp)
 }
 
 static int
-ctl_importcmd(struct ctl *c, int argc, char **argv)
+ctl_importcmd(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[7];
     struct ctl_import         imp;
     struct userdb            *db = NULL;
     const char               *file, *name;
@@ -1353,13 +1390,13 @@ out:
 }
 
 static int
-ctl_export(struct ctl *c, int argc, char **argv)
+ctl_export(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[8];
     struct userdb_user        u;
     struct userdb            *db = NULL;
     struct json_object       *o;
@@ -1422,13 +1459,13 @@ ctl_keep_session(const struct session_info *s, void *arg)
 }
 
 static int
-ctl_sessions(struct ctl *c, int argc, char **argv)
+ctl_sessions(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[9];
     struct ctl_sessions       all;
     struct session_table     *t = NULL;
     const struct session_info *s;
@@ -1477,13 +1514,13 @@ out:
 }
 
 static int
-ctl_revoke(struct ctl *c, int argc, char **argv)
+ctl_revoke(struct ctl *c, const struct ctl_command *cmd, int argc,
+    char **argv)
 {
     static const struct option opts[] = {
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const struct ctl_command *cmd = &ctl_commands[10];
     struct session_table     *t = NULL;
     char                      email[USERDB_EMAIL_MAX + 1];
     int                       ch, rc, n = 0;
@@ -1586,7 +1623,7 @@ main(int argc, char **argv)
     argc -= optind;
     argv += optind;
     optind = 0;         /* a fresh getopt over the command's arguments */
-    rc = cmd->run(&c, argc, argv);
+    rc = cmd->run(&c, cmd, argc, argv);
 
     if (c.touched && (rc2 = ctl_fix_owner(&c)) != 0 && rc == 0)
         rc = rc2;

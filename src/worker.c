@@ -817,7 +817,8 @@ conn_handle(struct worker *w, struct conn *c)
         memcpy(job, &w->res.job, sizeof(*job));
         explicit_bzero(&w->res.job, sizeof(w->res.job));
         /* The body may hold a password: it is not needed any more. */
-        explicit_bzero(c->body.data, c->body.len);
+        if (c->body.len > 0)
+            explicit_bzero(c->body.data, c->body.len);
         job->owner = c;
         job->pool.run = api_job_run;
         c->job = job;
@@ -826,7 +827,8 @@ conn_handle(struct worker *w, struct conn *c)
         hashpool_submit(w->pool, &job->pool);
         return;
     }
-    explicit_bzero(c->body.data, c->body.len);
+    if (c->body.len > 0)
+        explicit_bzero(c->body.data, c->body.len);
     conn_respond(w, c);
 }
 

@@ -573,8 +573,9 @@ END_TEST
 
 START_TEST(test_check_reports_a_torn_last_line)
 {
-    char db[1024], want[600], *out;
-    int  n, code;
+    char   db[1024], want[600], *out;
+    size_t len;
+    int    n, code;
 
     n = snprintf(db, sizeof(db), "userapid-users 1\n"
         "alice@example.com\tadmin\t2024-01-02T03:04:05Z\t%s\n"
@@ -591,8 +592,8 @@ START_TEST(test_check_reports_a_torn_last_line)
         "alice@example.com  admin  2024-01-02T03:04:05Z\n");
     ck_assert_ptr_nonnull(strstr(ctl_stderr, "torn last line"));
     free(out);
-    free(read_file(state_path("users.db"), (size_t *)&n));
-    ck_assert_int_eq(n, (int)strlen(db));
+    free(read_file(state_path("users.db"), &len));
+    ck_assert_uint_eq(len, strlen(db));
 }
 END_TEST
 
