@@ -876,6 +876,74 @@ START_TEST(test_sigkill_during_put_storm_loses_nothing)
 }
 END_TEST
 
+START_TEST(test_initial_admin_password_file_is_0600)
+{
+    struct stat st;
+    char        path[400];
+
+    snprintf(path, sizeof(path), "%s/initial-admin-password", d.state_dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    snprintf(path, sizeof(path), "%s/users.db", d.state_dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+    snprintf(path, sizeof(path), "%s/sessions", d.state_dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
+}
+END_TEST
+
+START_TEST(test_malformed_db_line_stops_startup)
+{
+    char  path[400], *out, want[512];
+    FILE *fp;
+    int   st;
+
+    create("ok@example.com", "password1");
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(&d, 10000)), 0);
+    snprintf(path, sizeof(path), "%s/users.db", d.state_dir);
+    fp = fopen(path, "a");
+    fprintf(fp, "bad line without tabs\nlast@example.com\tuser\t2026-01-01T00:00:00Z\t$y$j75$x$y\n");
+    fclose(fp);
+    out = run_cmd(&st, "%s --config %s 2>&1", harness_bin(), d.conf);
+    ck_assert_int_eq(WEXITSTATUS(st), 1);
+    snprintf(want, sizeof(want), "%s:4: ", path);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_torn_last_line_dropped_at_startup)
+{
+    struct daemon_opts o = { .conf_extra = CONF, .workers = 4 };
+    char               path[400], *log, *r;
+    FILE              *fp;
+
+    create("kept@example.com", "password1");
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(&d, 10000)), 0);
+    snprintf(path, sizeof(path), "%s/users.db", d.state_dir);
+    fp = fopen(path, "a");
+    fprintf(fp, "torn@example.com\tuser\t2026-01-");
+    fclose(fp);
+    daemon_start(&d, &o);
+    log = daemon_log(&d);
+    ck_assert_msg(strstr(log, "users.db:3: removed a torn last line") != NULL, "%s", log);
+    free(log);
+    /* The users before it are there; new ones append cleanly after it. */
+    login("kept@example.com", "password1");
+    create("after@example.com", "password1");
+    login("after@example.com", "password1");
+    r = call("HEAD", "/", NULL, NULL, NULL);
+    {
+        char v[32];
+
+        ck_assert(http_header(r, "X-Userapid-Users", v, sizeof(v)));
+        ck_assert_str_eq(v, "3");
+    }
+    free(r);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -916,6 +984,9 @@ api_suite(void)
     tcase_add_test(tc, test_delete_user_ends_sessions);
     tcase_add_test(tc, test_routes_405_with_allow);
     tcase_add_test(tc, test_sessions_survive_restart);
+    tcase_add_test(tc, test_initial_admin_password_file_is_0600);
+    tcase_add_test(tc, test_malformed_db_line_stops_startup);
+    tcase_add_test(tc, test_torn_last_line_dropped_at_startup);
     tcase_add_test(tc, test_16_racing_puts_one_201);
     tcase_add_test(tc, test_sigkill_during_put_storm_loses_nothing);
     suite_add_tcase(s, tc);

@@ -1025,11 +1025,18 @@ START_TEST(test_root_gives_what_it_writes_to_the_state_dir_owner)
     assert_owned_by_nobody("users.db");
     ck_assert_int_eq(stat(state_path("users.db.tmp"), &st), -1);
 
+    /* The owner of users.db wins over the directory's (root:group 0770
+     * layouts). */
+    ck_assert_int_eq(chown(d.state_dir, 0, 0), 0);
+    expect(0, "changed the password of oz@example.com; ended 0 sessions\n",
+        "password16\n", "passwd --password-stdin oz@example.com");
+    assert_owned_by_nobody("users.db");
+
     /* A file with a second link is left alone: it may not be ours. */
     ck_assert_int_eq(lchown(state_path("users.db.lock"), 0, 0), 0);
     snprintf(other, sizeof(other), "%s/other", d.state_dir);
     ck_assert_int_eq(link(state_path("users.db.lock"), other), 0);
-    expect(0, "ended 0 sessions of oz@example.com\n", NULL, "revoke oz@example.com");
+    expect(0, "oz@example.com is user already\n", NULL, "role oz@example.com user");
     ck_assert_int_eq(stat(state_path("users.db.lock"), &st), 0);
     ck_assert_uint_eq(st.st_uid, 0);
 }
