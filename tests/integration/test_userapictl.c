@@ -990,7 +990,7 @@ assert_owned_by_nobody(const char *name)
     ck_assert_uint_eq(st.st_mode & 07777, 0600);
 }
 
-START_TEST(test_root_gives_what_it_writes_to_the_state_dir_owner)
+START_TEST(test_root_keeps_the_owner_of_the_state_files)
 {
     struct session_cfg    scfg = { 3600, 86400, 10000 };
     struct session_table *t;
@@ -1068,7 +1068,7 @@ userapictl_suite(void)
     tcase_add_test(tc, test_import_from_stdin_with_defaults);
     tcase_add_test(tc, test_import_100k_prehashed_users);
     tcase_add_test(tc, test_export_import_round_trip);
-    tcase_add_test(tc, test_root_gives_what_it_writes_to_the_state_dir_owner);
+    tcase_add_test(tc, test_root_keeps_the_owner_of_the_state_files);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(tr, setup, teardown);
