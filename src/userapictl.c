@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-journal.h>
 
 #include "api.h"
 #include "auth.h"
@@ -108,6 +110,8 @@ static int  ctl_db_open(struct ctl *, int, struct userdb **);
 static int  ctl_sessions_open(struct ctl *, struct session_table **);
 static void ctl_owner(struct ctl *, const struct stat *);
 static int  ctl_fix_owner(const struct ctl *);
+static void ctl_audit(const char *, const char *, const char *, ...)
+                __attribute__((format(printf, 3, 4)));
 static int  ctl_read_line(int, char *, size_t, size_t *);
 static int  ctl_password_ok(const struct ctl *, const char *, size_t, char *,
                 size_t);
@@ -340,6 +344,22 @@ ctl_load(struct ctl *c)
     if (!S_ISDIR(st.st_mode))
         return ctl_err("state directory %s: not a directory", c->dir);
     ctl_owner(c, &st);
+    /*
+     * Root on a directory that belongs to the daemon's user (DynamicUser
+     * or a system user) becomes that user, so every file it makes or
+     * replaces is the daemon's from the first moment.  The directory is
+     * entered first: under DynamicUser its path runs through
+     * /var/lib/private, which only root may cross.
+     */
+    if (geteuid() == 0 && st.st_uid != 0) {
+        if (chdir(c->dir) == -1)
+            return ctl_err("state directory %s: %s", c->dir, strerror(errno));
+        if (setgroups(0, NULL) == -1 || setgid(st.st_gid) == -1 ||
+            setuid(st.st_uid) == -1)
+            return ctl_err("cannot become the owner of %s (%lu:%lu): %s", c->dir,
+                (unsigned long)st.st_uid, (unsigned long)st.st_gid, strerror(errno));
+        c->dir = ".";
+    }
     return 0;
 }
 
@@ -463,6 +483,25 @@ ctl_fix_owner(const struct ctl *c)
     }
     close(dfd);
     return rc;
+}
+
+/*
+ * Account changes go to the journal like the daemon's own, whatever
+ * stderr is: the catalog explains them the same way.  Without a journal
+ * the entry is simply dropped; the command's output already said it.
+ */
+static void
+ctl_audit(const char *msgid, const char *email, const char *fmt, ...)
+{
+    char    msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=%s", msgid,
+        "PRIORITY=%d", LOG_NOTICE, "SYSLOG_IDENTIFIER=userapictl",
+        "USERAPID_USER=%s", email, NULL);
 }
 
 /* ---- passwords ---------------------------------------------------------- */
@@ -705,6 +744,8 @@ ctl_useradd(struct ctl *c, const struct ctl_command *cmd, int argc,
     switch (userdb_add(db, &u)) {
     case 0:
         printf("created %s (%s)\n", u.email, userdb_role_name(u.role));
+        ctl_audit(MSGID_USER_CREATED, u.email, "user %s created (%s) by userapictl",
+            u.email, userdb_role_name(u.role));
         break;
     case USERDB_EXISTS:
         ctl_err("a user %s exists already", u.email);
@@ -766,6 +807,7 @@ ctl_userdel(struct ctl *c, const struct ctl_command *cmd, int argc,
         goto out;
     }
     printf("deleted %s; ended %s\n", email, ctl_plural(n, "session"));
+    ctl_audit(MSGID_USER_DELETED, email, "user %s deleted by userapictl", email);
 out:
     session_close(t);
     userdb_close(db);

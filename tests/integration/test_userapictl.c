@@ -10,12 +10,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -514,6 +516,43 @@ START_TEST(test_useradd_asks_twice_on_the_terminal_without_echo)
 }
 END_TEST
 
+START_TEST(test_interrupted_prompt_turns_the_echo_back_on)
+{
+    struct termios tio;
+    char           screen[4096];
+    size_t         len = 0;
+    int            fd, st;
+    pid_t          pid;
+
+    pid = forkpty(&fd, NULL, NULL, NULL);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl(ctl_bin(), ctl_bin(), "--config", d.conf, "useradd",
+            "int@example.com", (char *)NULL);
+        _exit(127);
+    }
+    while (strstr(len ? screen : "", "New password for int@example.com: ") == NULL) {
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        ssize_t       n;
+
+        ck_assert_int_gt(poll(&pfd, 1, 5000), 0);
+        n = read(fd, screen + len, sizeof(screen) - 1 - len);
+        ck_assert_int_gt(n, 0);
+        len += (size_t)n;
+        screen[len] = '\0';
+    }
+    ck_assert_int_eq(tcgetattr(fd, &tio), 0);
+    ck_assert_uint_eq(tio.c_lflag & ECHO, 0);
+    ck_assert_int_eq(write(fd, "\003", 1), 1);        /* ^C */
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st));
+    ck_assert_int_eq(WTERMSIG(st), SIGINT);
+    ck_assert_int_eq(tcgetattr(fd, &tio), 0);
+    ck_assert_uint_ne(tio.c_lflag & ECHO, 0);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_list_exact_output_and_json)
 {
     two_users();
@@ -1008,13 +1047,13 @@ START_TEST(test_root_keeps_the_owner_of_the_state_files)
     assert_owned_by_nobody("users.db");
     assert_owned_by_nobody("users.db.lock");
 
-    /* A session table made by root (as a daemon run as root would). */
+    /* The daemon's session table, owned by the daemon's user.  Root
+     * becomes that user (the directory's owner) before touching it. */
     t = session_open(d.state_dir, &scfg, 0, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert_int_eq(session_create(t, "ned@example.com", 1, tok, NULL), 0);
     session_close(t);
-    ck_assert_int_eq(stat(state_path("sessions"), &st), 0);
-    ck_assert_uint_eq(st.st_uid, 0);
+    ck_assert_int_eq(chown(state_path("sessions"), NOBODY, NOBODY), 0);
     expect(0, "changed the password of ned@example.com; ended 1 session\n",
         "password14\n", "passwd --password-stdin ned@example.com");
     assert_owned_by_nobody("users.db");     /* replaced by a rename */
@@ -1058,6 +1097,7 @@ userapictl_suite(void)
     tcase_add_test(tc, test_useradd_then_list_show_and_exists);
     tcase_add_test(tc, test_useradd_password_rules);
     tcase_add_test(tc, test_useradd_asks_twice_on_the_terminal_without_echo);
+    tcase_add_test(tc, test_interrupted_prompt_turns_the_echo_back_on);
     tcase_add_test(tc, test_list_exact_output_and_json);
     tcase_add_test(tc, test_list_of_an_empty_database_is_the_header);
     tcase_add_test(tc, test_check_good_database);
