@@ -14,7 +14,9 @@ sbindir     ?= $(exec_prefix)/sbin
 bindir      ?= $(exec_prefix)/bin
 datarootdir ?= $(PREFIX)/share
 mandir      ?= $(datarootdir)/man
-sysconfdir  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# A daemon's configuration belongs in /etc whatever the prefix; the path is
+# compiled in as the default of --config.
+sysconfdir  ?= /etc
 localstatedir ?= /var
 
 CC          ?= cc
@@ -65,7 +67,18 @@ all: $(DAEMON) $(CTL)
 deps:
 	@scripts/install-deps --check
 
-$(BUILD)/src/%.o: src/%.c | deps
+# Objects depend on the flags that shape them: changing sysconfdir,
+# CFLAGS or the version rebuilds what it must.
+FLAGS_FILE  := $(BUILD)/.build-flags
+FLAGS_NOW    = $(CC) $(CFLAGS) $(SAN) $(VERSION) $(sysconfdir) $(localstatedir)
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/src/%.o: src/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -78,14 +91,14 @@ $(DAEMON): $(BUILD)/src/main.o $(LIB)
 $(CTL): $(BUILD)/src/userapictl.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c | deps
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/integration/%.o: tests/integration/%.c | deps
+$(BUILD)/tests/integration/%.o: tests/integration/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -c -o $@ $<
 
@@ -96,8 +109,9 @@ run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen 127.0.0.1:8080 --state-dir $(STATE_DIR)
 
-check: $(DAEMON) $(CTL) $(UNIT_BINS) $(INTEG_BINS)
-	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
+check: $(DAEMON) $(CTL) $(UNIT_BINS) $(INTEG_BINS) stage
+	@USERAPID_STAGE=$(STAGE) USERAPID_MAKE_ARGS="$(if $(filter 1,$(SANITIZE)),SANITIZE=1)" \
+	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
 	    USERAPID_SRCDIR=$(CURDIR) \
 	    scripts/run-tests $(UNIT_BINS) $(INTEG_BINS)
 
@@ -111,5 +125,69 @@ check-integration: $(DAEMON) $(CTL) $(INTEG_BINS)
 
 clean:
 	rm -rf build
+
+# ---- install ---------------------------------------------------------------
+#
+# Units and the catalog go where systemd's pkg-config file says, relative to
+# PREFIX unless PREFIX is /usr.  The installed configuration is never
+# overwritten.
+
+SYSTEMD_UNITDIR_PC = $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+SYSTEMD_CATALOGDIR_PC = $(or $(shell $(PKG_CONFIG) --variable=catalogdir systemd 2>/dev/null),/usr/lib/systemd/catalog)
+systemdunitdir ?= $(if $(filter /usr,$(PREFIX)),$(SYSTEMD_UNITDIR_PC),$(PREFIX)/lib/systemd/system)
+catalogdir  ?= $(if $(filter /usr,$(PREFIX)),$(SYSTEMD_CATALOGDIR_PC),$(PREFIX)/lib/systemd/catalog)
+
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
+BIN_PROGS := $(wildcard $(BUILD)/userapi)
+
+.PHONY: install uninstall stage check-systemd
+
+install: all
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 \
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(catalogdir) \
+	    $(DESTDIR)$(sysconfdir)/userapid
+	install -m 0755 $(DAEMON) $(CTL) $(DESTDIR)$(sbindir)/
+	$(if $(wildcard $(BUILD)/userapi),install -m 0755 $(BUILD)/userapi $(DESTDIR)$(bindir)/)
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(mandir)/man1/)
+	install -m 0644 $(MAN5) $(DESTDIR)$(mandir)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(mandir)/man8/
+	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+	    systemd/userapid.service > $(DESTDIR)$(systemdunitdir)/userapid.service
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/userapid.service
+	install -m 0644 systemd/userapid.socket $(DESTDIR)$(systemdunitdir)/
+	install -m 0644 systemd/userapid.catalog $(DESTDIR)$(catalogdir)/
+	@if [ -e $(DESTDIR)$(sysconfdir)/userapid/userapid.conf ]; then \
+	    echo "keeping $(DESTDIR)$(sysconfdir)/userapid/userapid.conf"; \
+	else \
+	    echo "install -m 0644 etc/userapid.conf $(DESTDIR)$(sysconfdir)/userapid/userapid.conf"; \
+	    install -m 0644 etc/userapid.conf $(DESTDIR)$(sysconfdir)/userapid/userapid.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then \
+	    journalctl --update-catalog || true; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/userapid $(DESTDIR)$(sbindir)/userapictl \
+	    $(DESTDIR)$(bindir)/userapi \
+	    $(addprefix $(DESTDIR)$(mandir)/man1/,$(notdir $(MAN1))) \
+	    $(addprefix $(DESTDIR)$(mandir)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(mandir)/man8/,$(notdir $(MAN8))) \
+	    $(DESTDIR)$(systemdunitdir)/userapid.service \
+	    $(DESTDIR)$(systemdunitdir)/userapid.socket \
+	    $(DESTDIR)$(catalogdir)/userapid.catalog
+	@echo "left $(DESTDIR)$(sysconfdir)/userapid/ and the state in place"
+
+# A packaged tree under build/, for the unit checks in make check.
+STAGE := $(CURDIR)/$(BUILD)/stage
+stage: all
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
+
+# Real systemd as PID 1 in systemd-nspawn (root only).
+check-systemd: all
+	@scripts/install-deps --check-systemd
+	tests/systemd/run
 
 -include $(shell find build -name '*.d' 2>/dev/null)
