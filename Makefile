@@ -39,6 +39,8 @@ PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
+CURL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libcurl)
+CURL_LIBS    = $(shell $(PKG_CONFIG) --libs libcurl)
 
 ALL_CFLAGS   = -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
                -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
@@ -50,6 +52,7 @@ LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/src/%.o)
 LIB         := $(BUILD)/libuserapid.a
 DAEMON      := $(BUILD)/userapid
 CTL         := $(BUILD)/userapictl
+USERAPI     := $(BUILD)/userapi
 
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -62,7 +65,7 @@ STATE_DIR   := run/state
 .PHONY: all run check check-unit check-integration clean deps
 .DELETE_ON_ERROR:
 
-all: $(DAEMON) $(CTL)
+all: $(DAEMON) $(CTL) $(USERAPI)
 
 deps:
 	@scripts/install-deps --check
@@ -91,6 +94,11 @@ $(DAEMON): $(BUILD)/src/main.o $(LIB)
 $(CTL): $(BUILD)/src/userapictl.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/src/userapi.o: ALL_CFLAGS += $(CURL_CFLAGS)
+
+$(USERAPI): $(BUILD)/src/userapi.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURL_LIBS)
+
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -c -o $@ $<
@@ -109,17 +117,19 @@ run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen 127.0.0.1:8080 --state-dir $(STATE_DIR)
 
-check: $(DAEMON) $(CTL) $(UNIT_BINS) $(INTEG_BINS) stage
+check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) stage
 	@USERAPID_STAGE=$(STAGE) USERAPID_MAKE_ARGS="$(if $(filter 1,$(SANITIZE)),SANITIZE=1)" \
 	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
+	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
 	    scripts/run-tests $(UNIT_BINS) $(INTEG_BINS)
 
 check-unit: $(UNIT_BINS)
 	@USERAPID_SRCDIR=$(CURDIR) scripts/run-tests $(UNIT_BINS)
 
-check-integration: $(DAEMON) $(CTL) $(INTEG_BINS)
+check-integration: $(DAEMON) $(CTL) $(USERAPI) $(INTEG_BINS)
 	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
+	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
 	    scripts/run-tests $(INTEG_BINS)
 

@@ -113,7 +113,7 @@ static int  ua_buf_path(struct ua_buf *, const char *, const char *);
 static void ua_buf_free(struct ua_buf *);
 
 static int  ua_session_name(const char *, char *, size_t);
-static int  ua_session_dir(int);
+static int  ua_session_dir(int, int *);
 static int  ua_session_load(const struct ua *, struct ua_session *, int);
 static int  ua_session_save(const struct ua *, const struct ua_session *);
 static int  ua_session_remove(const struct ua *);
@@ -135,6 +135,7 @@ static int  ua_print_users(struct json_object *);
 static const char *ua_header(const struct ua_response *, const char *);
 static const char *ua_duration(const char *, char *, size_t);
 
+static int  ua_no_args(struct ua *, const struct ua_command *, int, char **);
 static int  ua_status(struct ua *, const struct ua_command *, int, char **);
 static int  ua_register(struct ua *, const struct ua_command *, int, char **);
 static int  ua_login(struct ua *, const struct ua_command *, int, char **);
@@ -491,21 +492,22 @@ ua_session_name(const char *server, char *out, size_t outlen)
 }
 
 /*
- * Opens the directory of saved sessions: $XDG_RUNTIME_DIR/userapi when
- * that is an absolute path, else ~/.cache/userapi.  With create it is
+ * Opens the directory of saved sessions into *fdp: $XDG_RUNTIME_DIR/userapi
+ * when that is an absolute path, else ~/.cache/userapi.  With create it is
  * made (and ~/.cache too); a directory that is not ours is refused, and
- * one that others may enter is made 0700.  The descriptor, or -1 with
- * errno ENOENT when there is none and create is 0, or -1 after saying why.
+ * one that others may enter is made 0700.  0; 1 when there is none and
+ * create is 0; -1 after saying why.
  */
 static int
-ua_session_dir(int create)
+ua_session_dir(int create, int *fdp)
 {
-    const char    *base = getenv("XDG_RUNTIME_DIR"), *sub = "userapi";
+    const char    *base = getenv("XDG_RUNTIME_DIR");
     struct passwd *pw;
     struct stat    st;
     char           path[PATH_MAX], parent[PATH_MAX];
     int            n, fd;
 
+    *fdp = -1;
     if (base == NULL || base[0] != '/') {
         base = getenv("HOME");
         if ((base == NULL || base[0] != '/') &&
@@ -527,7 +529,7 @@ ua_session_dir(int create)
         }
         base = parent;
     }
-    n = snprintf(path, sizeof(path), "%s/%s", base, sub);
+    n = snprintf(path, sizeof(path), "%s/userapi", base);
     if (n < 0 || (size_t)n >= sizeof(path)) {
         ua_err("%s: path too long", base);
         return -1;
@@ -539,7 +541,7 @@ ua_session_dir(int create)
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd == -1) {
         if (errno == ENOENT && !create)
-            return -1;
+            return 1;
         ua_err("%s: %s", path, strerror(errno));
         return -1;
     }
@@ -558,7 +560,8 @@ ua_session_dir(int create)
         close(fd);
         return -1;
     }
-    return fd;
+    *fdp = fd;
+    return 0;
 }
 
 /*
@@ -579,10 +582,13 @@ ua_session_load(const struct ua *ua, struct ua_session *s, int quiet)
     memset(s, 0, sizeof(*s));
     if (ua_session_name(ua->server, name, sizeof(name)) == -1)
         return ua_err("%s: cannot name its session file", ua->server);
-    if ((dfd = ua_session_dir(0)) == -1) {
-        if (errno != ENOENT)
-            return UA_EXIT_FAIL;
+    switch (ua_session_dir(0, &dfd)) {
+    case 0:
+        break;
+    case 1:
         goto absent;
+    default:
+        return UA_EXIT_FAIL;
     }
     fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     close(dfd);
@@ -658,7 +664,7 @@ ua_session_save(const struct ua *ua, const struct ua_session *s)
     if (ua_session_name(ua->server, name, sizeof(name)) == -1)
         return ua_err("%s: cannot name its session file", ua->server);
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-    if ((dfd = ua_session_dir(1)) == -1)
+    if (ua_session_dir(1, &dfd) != 0)
         return UA_EXIT_FAIL;
     if (ua_buf_str(&data, s->token) == -1 || ua_buf_str(&data, "\n") == -1 ||
         ua_buf_str(&data, s->email) == -1 || ua_buf_str(&data, "\n") == -1) {
@@ -717,8 +723,8 @@ ua_session_remove(const struct ua *ua)
 
     if (ua_session_name(ua->server, name, sizeof(name)) == -1)
         return ua_err("%s: cannot name its session file", ua->server);
-    if ((dfd = ua_session_dir(0)) == -1)
-        return errno == ENOENT ? 0 : UA_EXIT_FAIL;
+    if ((rc = ua_session_dir(0, &dfd)) != 0)
+        return rc == 1 ? 0 : UA_EXIT_FAIL;
     if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
         rc = ua_err("cannot remove the saved session: %s", strerror(errno));
     close(dfd);
