@@ -485,6 +485,45 @@ START_TEST(test_access_log_carries_request_id)
 }
 END_TEST
 
+START_TEST(test_unknown_expectation_is_417)
+{
+    char *r = ask("PUT /status HTTP/1.1\r\n" HOST "Content-Length: 2\r\n"
+        "Expect: 200-ok\r\n\r\nab");
+
+    assert_json_error(r, 417, "expectation_failed");
+    free(r);
+}
+END_TEST
+
+START_TEST(test_http_2_0_is_505)
+{
+    char *r = ask("GET /status HTTP/2.0\r\n" HOST "\r\n");
+
+    assert_json_error(r, 505, "http_version_not_supported");
+    free(r);
+}
+END_TEST
+
+START_TEST(test_gzip_transfer_coding_is_501)
+{
+    char *r = ask("PUT /status HTTP/1.1\r\n" HOST
+        "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+
+    assert_json_error(r, 501, "not_implemented");
+    free(r);
+}
+END_TEST
+
+START_TEST(test_absolute_form_target_is_served)
+{
+    char *r = ask("GET http://t/status HTTP/1.1\r\n" HOST "\r\n");
+
+    ck_assert_int_eq(http_status(r), 200);
+    ck_assert(strstr(http_body(r), "\"status\":\"ok\"") != NULL);
+    free(r);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -519,6 +558,10 @@ daemon_suite(void)
     tcase_add_test(tc, test_request_split_into_single_bytes);
     tcase_add_test(tc, test_max_connections_enforced);
     tcase_add_test(tc, test_access_log_carries_request_id);
+    tcase_add_test(tc, test_unknown_expectation_is_417);
+    tcase_add_test(tc, test_http_2_0_is_505);
+    tcase_add_test(tc, test_gzip_transfer_coding_is_501);
+    tcase_add_test(tc, test_absolute_form_target_is_served);
     suite_add_tcase(s, tc);
     return s;
 }
