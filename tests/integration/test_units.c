@@ -100,7 +100,7 @@ START_TEST(test_service_is_notify_socket_activated_unprivileged)
         "Type=notify\n"
         "NotifyAccess=main\n"
         "ExecStart=/usr/sbin/userapid --config /etc/userapid/userapid.conf\n"
-        "ExecReload=/bin/kill -HUP $MAINPID\n"
+        "ExecReload=/bin/sh -c \"kill -HUP ${MAINPID}\"\n"
         "Restart=on-failure\n"
         "WatchdogSec=30\n"
         "DynamicUser=yes\n"
