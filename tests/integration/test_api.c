@@ -869,6 +869,15 @@ START_TEST(test_sigkill_during_put_storm_loses_nothing)
     ck_assert_uint_gt(n, 10);
     fprintf(stderr, "put storm: %zu acknowledged users, all present\n", n);
     ck_assert_int_eq(userdb_check(d.state_dir, NULL, err, sizeof(err)), 0);
+    {
+        const char *ctl = getenv("USERAPICTL_BIN");
+
+        out = run_cmd(&st, "%s --config %s check", ctl ? ctl : "build/userapictl",
+            d.conf);
+        ck_assert_msg(WEXITSTATUS(st) == 0, "userapictl check: %s", out);
+        ck_assert(strncmp(out, "users.db: ok (", 14) == 0);
+        free(out);
+    }
     snprintf(path, sizeof(path), "%s/users.db", d.state_dir);
     out = run_cmd(&st, "stat -c %%a %s", path);
     ck_assert_str_eq(out, "600\n");
@@ -944,6 +953,58 @@ START_TEST(test_torn_last_line_dropped_at_startup)
 }
 END_TEST
 
+START_TEST(test_token_survives_a_worker_crash)
+{
+    pid_t w[8];
+    char  t[128], *r;
+    int   i, n;
+
+    create("crash@example.com", "password1");
+    snprintf(t, sizeof(t), "%s", login("crash@example.com", "password1"));
+    n = daemon_workers(&d, w, 8);
+    ck_assert_int_eq(n, 4);
+    for (i = 0; i < n; i++)
+        kill(w[i], SIGKILL);
+    sleep_ms(300);
+    for (i = 0; i < 20; i++) {
+        r = call("GET", "/", t, NULL, NULL);
+        ck_assert_msg(http_status(r) == 200, "%s", r);
+        free(r);
+    }
+}
+END_TEST
+
+/* On a terminal the first admin's password is shown; here a pty. */
+START_TEST(test_first_admin_password_printed_on_a_terminal)
+{
+    struct daemon      d2;
+    struct daemon_opts o = { .conf_extra = CONF };
+    char              *out, path[400], pw[64] = "";
+    FILE              *fp;
+    int                st;
+
+    daemon_prepare(&d2, &o);
+    out = run_cmd(&st, "timeout -s INT 2 script -qec '%s --config %s' /dev/null "
+        "| tr -d '\\r' | grep -E 'First administrator|Password:'",
+        harness_bin(), d2.conf);
+    snprintf(path, sizeof(path), "%s/initial-admin-password", d2.state_dir);
+    fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_ptr_nonnull(fgets(pw, sizeof(pw), fp));
+    fclose(fp);
+    pw[strcspn(pw, "\n")] = '\0';
+    {
+        char want[256];
+
+        snprintf(want, sizeof(want), "  First administrator: admin@localhost\n"
+            "  Password:            %s\n", pw);
+        ck_assert_str_eq(out, want);
+    }
+    free(out);
+    daemon_cleanup(&d2);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -985,6 +1046,8 @@ api_suite(void)
     tcase_add_test(tc, test_routes_405_with_allow);
     tcase_add_test(tc, test_sessions_survive_restart);
     tcase_add_test(tc, test_initial_admin_password_file_is_0600);
+    tcase_add_test(tc, test_token_survives_a_worker_crash);
+    tcase_add_test(tc, test_first_admin_password_printed_on_a_terminal);
     tcase_add_test(tc, test_malformed_db_line_stops_startup);
     tcase_add_test(tc, test_torn_last_line_dropped_at_startup);
     tcase_add_test(tc, test_16_racing_puts_one_201);
