@@ -201,3 +201,77 @@ check-systemd: all
 	tests/systemd/run
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+.PHONY: bench
+bench: all
+	scripts/bench
+
+# ---- fuzzing ---------------------------------------------------------------
+#
+# libFuzzer targets, tests/fuzz/fuzz_NAME.c, linked with the library's
+# modules and built by clang with ASan and UBSan under build/fuzz/.
+# `make fuzz` runs each for FUZZ_SECONDS over build/fuzz/corpus-NAME, a copy
+# of tests/fuzz/corpus/NAME/ that keeps what it finds (the committed seeds
+# never grow), prints its executions, and fails on a crash, leaving the
+# input in build/fuzz/artifacts-NAME/.  `make fuzz-regress` runs each target
+# once over its seeds and its crash reproducers, tests/fuzz/regress/NAME/.
+
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 32768
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_OBJS    := $(LIB_SRCS:%.c=$(FUZZ_DIR)/src/%.o)
+FUZZ_SAN     := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# ALL_CFLAGS's defines and libraries; warnings shown but not fatal, since
+# clang is not the compiler the daemon is checked with.
+FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(filter-out -Werror,$(WARN)) -pthread -D_GNU_SOURCE \
+                -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
+                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
+
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-deps
+
+fuzz-deps:
+	@scripts/install-deps --check-fuzz
+
+$(FUZZ_DIR)/src/%.o: src/%.c | deps fuzz-deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/libuserapid.a: $(FUZZ_OBJS)
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libuserapid.a | deps fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< \
+	    $(FUZZ_DIR)/libuserapid.a $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@fail=0; for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_DIR)/corpus-$$t $(FUZZ_DIR)/artifacts-$$t; \
+	    cp tests/fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus-$$t/; \
+	    echo "== fuzz_$$t, $(FUZZ_SECONDS) s"; \
+	    if ! $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=$(FUZZ_MAX_LEN) -timeout=30 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/artifacts-$$t/ \
+	        $(FUZZ_DIR)/corpus-$$t > $(FUZZ_DIR)/fuzz_$$t.log 2>&1; then \
+	        tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; \
+	        echo "fuzz_$$t: FAILED (log $(FUZZ_DIR)/fuzz_$$t.log, input in $(FUZZ_DIR)/artifacts-$$t/)"; \
+	        fail=1; \
+	    fi; \
+	    awk -v t=fuzz_$$t '/^stat::number_of_executed_units:/ { n = $$2 } \
+	        /^stat::average_exec_per_sec:/ { r = $$2 } \
+	        /^stat::new_units_added:/ { u = $$2 } \
+	        END { printf "%s: %s executions, %s exec/s, %s new inputs\n", t, n, r, u }' \
+	        $(FUZZ_DIR)/fuzz_$$t.log; \
+	done; exit $$fail
+
+fuzz-regress: $(FUZZ_BINS)
+	@for t in $(FUZZ_NAMES); do \
+	    files=$$(find tests/fuzz/corpus/$$t tests/fuzz/regress/$$t -type f ! -name .keep | sort); \
+	    echo "== fuzz_$$t: $$(echo "$$files" | wc -l) inputs"; \
+	    $(FUZZ_DIR)/fuzz_$$t $$files > $(FUZZ_DIR)/regress-$$t.log 2>&1 || { \
+	        tail -n 40 $(FUZZ_DIR)/regress-$$t.log; echo "fuzz_$$t: FAILED"; exit 1; }; \
+	done

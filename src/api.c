@@ -359,7 +359,9 @@ api_email_valid(const char *s, size_t len)
 
         if (c == '.' && s[i + 1] == '.')
             return 0;
-        if (!isalnum(c) && strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL)
+        /* strchr finds the terminator too: NUL needs its own test. */
+        if (c == '\0' ||
+            (!isalnum(c) && strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL))
             return 0;
     }
     /* Domain: letters, digits and hyphens in dot-separated labels. */
@@ -742,6 +744,21 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
         return API_DONE;
     }
     memset(job, 0, sizeof(*job));
+    /* Locked out: refused before any hash, even with the right password.
+     * Unknown emails are counted too, so this says nothing of existence. */
+    if (api_lower(f.email, f.email_len, job->email, sizeof(job->email)) == -1)
+        job->email[0] = '\0';
+    if (ctx->throttle != NULL) {
+        long wait = throttle_login_wait(ctx->throttle, job->email,
+            req->remote_addr, (int64_t)time(NULL));
+
+        if (wait > 0) {
+            api_fields_free(&f);
+            api_error(r, 429, "too many failed logins; try again later");
+            buf_appendf(&r->headers, "Retry-After: %ld\r\n", wait);
+            return API_DONE;
+        }
+    }
     job->kind = API_JOB_VERIFY;
     job->step = STEP_LOGIN_VERIFIED;
     /* An over-long email or password cannot match; it still costs a hash. */
@@ -780,6 +797,8 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
             return API_DONE;
         }
         snprintf(r->user, sizeof(r->user), "%s", u.email);
+        if (ctx->throttle != NULL)
+            throttle_login_ok(ctx->throttle, u.email);
         if (userdb_format_time(expires, exp) == -1)
             exp[0] = '\0';
         obj = json_object_new_object();
@@ -806,6 +825,20 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
     extra[2] = NULL;
     log_event(LOG_NOTICE, MSGID_LOGIN_FAILED, extra, "login failed for %s from %s",
         job->email, job->remote);
+    if (ctx->throttle != NULL) {
+        struct throttle_limits l = { ctx->cfg->login_max_failures,
+            ctx->cfg->login_window, ctx->cfg->login_lockout };
+        int started = throttle_login_failed(ctx->throttle, job->email,
+            job->remote, (int64_t)time(NULL), &l);
+
+        if (started) {
+            log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
+                "logins %s%s%s locked for %ld s after %ld failures",
+                started & 1 ? "for " : "", started & 1 ? job->email : "",
+                started == 3 ? " and from " : started & 2 ? "from " : "",
+                ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
+        }
+    }
     /* One answer for an unknown email and a wrong password. */
     api_error(r, 401, "wrong email or password");
     return API_DONE;

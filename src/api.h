@@ -19,6 +19,7 @@
 #include "http.h"
 #include "session.h"
 #include "status.h"
+#include "throttle.h"
 #include "userdb.h"
 
 #define API_DONE     0
@@ -30,6 +31,7 @@ struct api_ctx {
     struct userdb        *db;
     struct session_table *sessions;
     const char           *dummy_hash;   /* for logins of unknown emails */
+    struct throttle      *throttle;     /* failed logins, shared */
 };
 
 struct api_request {

@@ -92,6 +92,10 @@ static int  config_set_session_max_age(struct config_ctx *, const char *);
 static int  config_set_max_sessions(struct config_ctx *, const char *);
 static int  config_set_cookie_secure(struct config_ctx *, const char *);
 static int  config_bool(struct config_ctx *, const char *, int *);
+static int  config_set_login_max_failures(struct config_ctx *, const char *);
+static int  config_set_login_window(struct config_ctx *, const char *);
+static int  config_set_login_lockout(struct config_ctx *, const char *);
+static int  config_set_max_connections_per_ip(struct config_ctx *, const char *);
 
 static const struct config_key config_keys[] = {
     { "listen",             config_set_listen,              1 },
@@ -111,6 +115,10 @@ static const struct config_key config_keys[] = {
     { "session_max_age",    config_set_session_max_age,     0 },
     { "max_sessions",       config_set_max_sessions,        0 },
     { "cookie_secure",      config_set_cookie_secure,       0 },
+    { "login_max_failures", config_set_login_max_failures,  0 },
+    { "login_window",       config_set_login_window,        0 },
+    { "login_lockout",      config_set_login_lockout,       0 },
+    { "max_connections_per_ip", config_set_max_connections_per_ip, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -145,6 +153,10 @@ config_defaults(struct config *c)
     c->session_max_age = 86400;
     c->max_sessions = 10000;
     c->cookie_secure = 0;
+    c->login_max_failures = 10;
+    c->login_window = 900;
+    c->login_lockout = 900;
+    c->max_connections_per_ip = 256;
 }
 
 int
@@ -825,4 +837,32 @@ config_set_max_sessions(struct config_ctx *ctx, const char *value)
 {
     return config_range(ctx, value, 1, 1000000, "",
         &ctx->c->max_sessions);
+}
+
+static int
+config_set_login_max_failures(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 1000000, "",
+        &ctx->c->login_max_failures);
+}
+
+static int
+config_set_login_window(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 86400, "seconds",
+        &ctx->c->login_window);
+}
+
+static int
+config_set_login_lockout(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 86400, "seconds",
+        &ctx->c->login_lockout);
+}
+
+static int
+config_set_max_connections_per_ip(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, CONFIG_MAX_CONNECTIONS, "",
+        &ctx->c->max_connections_per_ip);
 }

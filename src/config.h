@@ -48,6 +48,12 @@ struct config {
     long         session_max_age;       /* seconds since login */
     long         max_sessions;
     int          cookie_secure;         /* add Secure to the session cookie */
+
+    /* Abuse limits. */
+    long         login_max_failures;    /* per account and per address */
+    long         login_window;          /* seconds the failures are counted over */
+    long         login_lockout;         /* seconds logins are refused after */
+    long         max_connections_per_ip;
 };
 
 #define CONFIG_REGISTRATION_OPEN    0   /* anyone may create an account */

@@ -25,6 +25,7 @@
 #define MSGID_ACCESS           "77d958cdc4c94d83bc6a399696dd0609"
 #define MSGID_CONFIG_REJECTED  "960424bdf89942d5a3fc45877bcd4c3c"
 #define MSGID_STOPPED          "9973cf5a0ef646b9bc17445d083941e5"
+#define MSGID_LOGIN_LOCKOUT    "158384855a314c08b12eff009de7efda"
 
 struct log_access {
     const char *request_id;

@@ -59,6 +59,7 @@ struct master {
     const struct master_opts *opts;
     struct config        cfg;
     struct status       *status;
+    struct throttle     *throttle;
     int                  listen_fds[CONFIG_MAX_LISTEN];
     int                  nlisten;
     int                  activated;     /* sockets came from systemd */
@@ -379,8 +380,9 @@ master_run(const struct master_opts *o, const struct config *c)
     }
     master_raise_nofile(&m.cfg);
 
-    if ((m.status = status_create()) == NULL) {
-        log_msg(LOG_ERR, "cannot map the status page: %s", strerror(errno));
+    if ((m.status = status_create()) == NULL ||
+        (m.throttle = throttle_create()) == NULL) {
+        log_msg(LOG_ERR, "cannot map the shared counters: %s", strerror(errno));
         goto out;
     }
     if (pipe2(pipefd, O_CLOEXEC) == -1) {
@@ -477,6 +479,7 @@ out:
         close(m.ready_wr);
     master_close_fds(m.listen_fds, m.nlisten);
     status_destroy(m.status);
+    throttle_destroy(m.throttle);
     return m.exit_status;
 }
 
@@ -517,6 +520,8 @@ master_spawn(struct master *m, int generation)
         a.cfg = c;
         a.status = m->status;
         a.slot = &m->status->slots[slot];
+        a.slot_index = slot;
+        a.throttle = m->throttle;
         a.listen_fds = fds;
         a.nlisten = nfds;
         a.ready_fd = m->ready_wr;
@@ -524,7 +529,8 @@ master_spawn(struct master *m, int generation)
         a.generation = generation;
         log_set_level(c->log_level);
         status = worker_run(&a);
-        _exit(status);
+        /* exit, not _exit: under the sanitizers this runs the leak check. */
+        exit(status);
     }
     memset(w, 0, sizeof(*w));
     w->pid = pid;
@@ -672,6 +678,7 @@ master_reap(struct master *m)
             if (w->pid != pid)
                 continue;
             status_slot_clear(m->status, &m->status->slots[i]);
+            throttle_conn_clear_slot(m->throttle, i);
             if (!w->retiring && !m->stopping)
                 master_crashed(m, w, wstatus);
             else

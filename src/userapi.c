@@ -130,6 +130,7 @@ static void ua_response_free(struct ua_response *);
 static struct json_object *ua_response_json(const struct ua_response *);
 static int  ua_answer(const struct ua_response *);
 static int  ua_text_ok(const char *);
+static int  ua_token_ok(const char *, size_t);
 static void ua_print_body(const struct ua_response *);
 static int  ua_print_users(struct json_object *);
 static const char *ua_header(const struct ua_response *, const char *);
@@ -576,7 +577,7 @@ ua_session_load(const struct ua *ua, struct ua_session *s, int quiet)
     char        name[UA_NAME_MAX + 8], data[UA_TOKEN_MAX + UA_EMAIL_MAX + 4];
     char       *nl, *email, *end;
     ssize_t     n;
-    size_t      len = 0, i;
+    size_t      len = 0;
     int         dfd, fd = -1, rc = UA_EXIT_FAIL;
 
     memset(s, 0, sizeof(*s));
@@ -602,6 +603,8 @@ ua_session_load(const struct ua *ua, struct ua_session *s, int quiet)
         ua_err("saved session for %s: not a file of ours", ua->server);
         goto out;
     }
+    if (st.st_size >= (off_t)sizeof(data))
+        goto bad;
     while (len < sizeof(data) - 1) {
         n = read(fd, data + len, sizeof(data) - 1 - len);
         if (n == -1 && errno == EINTR)
@@ -624,13 +627,9 @@ ua_session_load(const struct ua *ua, struct ua_session *s, int quiet)
     if ((end = strchr(email, '\n')) == NULL || end[1] != '\0')
         goto bad;
     *end = '\0';
-    if (nl == data || (size_t)(nl - data) > UA_TOKEN_MAX || *email == '\0' ||
+    if (!ua_token_ok(data, (size_t)(nl - data)) || *email == '\0' ||
         strlen(email) > UA_EMAIL_MAX || !ua_text_ok(email))
         goto bad;
-    for (i = 0; data[i] != '\0'; i++)
-        if (!isalnum((unsigned char)data[i]) && data[i] != '-' &&
-            data[i] != '_')
-            goto bad;
     memcpy(s->token, data, (size_t)(nl - data) + 1);
     memcpy(s->email, email, strlen(email) + 1);
     rc = 0;
@@ -1078,6 +1077,21 @@ ua_text_ok(const char *s)
     return 1;
 }
 
+/* Whether t[0..len) may be a token: 1..UA_TOKEN_MAX base64url
+ * characters, which a header or the session file can carry as they are. */
+static int
+ua_token_ok(const char *t, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > UA_TOKEN_MAX)
+        return 0;
+    for (i = 0; i < len; i++)
+        if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '_')
+            return 0;
+    return 1;
+}
+
 /* The body as it came, and a newline (the server sends none). */
 static void
 ua_print_body(const struct ua_response *r)
@@ -1378,10 +1392,11 @@ ua_login(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     }
     tok = json_object_get_string(t);
     tlen = (size_t)json_object_get_string_len(t);
-    if (tlen == 0 || tlen > UA_TOKEN_MAX ||
-        strlen(json_object_get_string(e)) > UA_EMAIL_MAX) {
-        rc = ua_err("unexpected answer from the server: a token or email "
-            "out of bounds");
+    if (!ua_token_ok(tok, tlen) || json_object_get_string(e)[0] == '\0' ||
+        strlen(json_object_get_string(e)) > UA_EMAIL_MAX ||
+        !ua_text_ok(json_object_get_string(e))) {
+        rc = ua_err("unexpected answer from the server: a malformed token "
+            "or email");
         goto out;
     }
     memcpy(s.token, tok, tlen + 1);
@@ -1554,7 +1569,7 @@ ua_delete(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     struct ua_response         r;
     struct ua_session          s;
     struct ua_buf              path;
-    const char                *email;
+    const char                *email, *p;
     int                        ch, rc;
 
     memset(&r, 0, sizeof(r));
@@ -1579,12 +1594,17 @@ ua_delete(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     if ((rc = ua_request(ua, "DELETE", path.p, s.token, NULL, &r)) != 0 ||
         (rc = ua_answer(&r)) != 0)
         goto out;
-    if (ua->json)
+    if (ua->json) {
         ua_print_body(&r);
-    else if (ua_text_ok(email))
-        printf("deleted %s\n", email);
-    else
+    } else if (ua_text_ok(email)) {
+        /* As the server stores it. */
+        fputs("deleted ", stdout);
+        for (p = email; *p != '\0'; p++)
+            putchar(tolower((unsigned char)*p));
+        putchar('\n');
+    } else {
         printf("deleted\n");
+    }
 out:
     explicit_bzero(&s, sizeof(s));
     ua_buf_free(&path);

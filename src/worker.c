@@ -54,6 +54,7 @@
 #define ACCEPT_BATCH       64
 #define IO_POOL_MAX        64
 #define MAX_EVENTS         256
+#define ORPHAN_DRAIN_MS    900
 
 enum conn_state {
     CONN_HEAD,          /* waiting for, or reading, a request head */
@@ -97,6 +98,7 @@ struct conn {
     enum timer_list     timer;
     uint64_t            deadline;
     struct conn        *tprev, *tnext;
+    struct conn        *prev, *next;    /* every connection of the worker */
     char                remote[INET6_ADDRSTRLEN];
 };
 
@@ -113,6 +115,7 @@ struct worker {
     int                       draining;
     uint64_t                  drain_deadline;
     long                      nconns;
+    struct conn              *conns;
     struct timer_queue        timers[TIMER_COUNT];
     struct conn_io           *io_pool;
     int                       io_pool_len;
@@ -131,7 +134,7 @@ struct worker {
 
 static int      worker_setup(struct worker *w);
 static void     worker_accept(struct worker *w, int lfd);
-static void     worker_reject(struct worker *w, int fd);
+static void     worker_reject(struct worker *w, int fd, const char *why);
 static void     worker_signal(struct worker *w);
 static void     worker_drain_start(struct worker *w);
 static void     worker_expire(struct worker *w);
@@ -185,7 +188,9 @@ worker_run(const struct worker_args *a)
     w.epfd = w.sigfd = -1;
 
     /* The master may already be gone by the time PDEATHSIG is armed. */
-    if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != a->master_pid)
+    /* SIGUSR2 when the master dies: finish quickly, a new master may be
+     * starting.  It may already be gone by the time this is armed. */
+    if (prctl(PR_SET_PDEATHSIG, SIGUSR2) == -1 || getppid() != a->master_pid)
         return 1;
     prctl(PR_SET_NAME, "userapid-worker");
     proctitle_set("userapid: worker process #%d", a->generation);
@@ -247,7 +252,27 @@ worker_run(const struct worker_args *a)
 static void
 worker_cleanup(struct worker *w)
 {
+    struct conn_io *io;
+
+    /* Joined first: no thread may still write into a job. */
     hashpool_free(w->pool);
+    while (w->conns != NULL) {
+        struct conn *c = w->conns;
+
+        if (c->job != NULL) {
+            explicit_bzero(c->job, sizeof(*c->job));
+            free(c->job);
+            c->job = NULL;
+        }
+        if (c->fd != -1)
+            conn_close(w, c);
+        else
+            conn_free(w, c);
+    }
+    while ((io = w->io_pool) != NULL) {
+        w->io_pool = io->next;
+        free(io);
+    }
     session_close(w->api.sessions);
     userdb_close(w->api.db);
     api_response_free(&w->res);
@@ -269,6 +294,7 @@ worker_setup(struct worker *w)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGQUIT);
+    sigaddset(&mask, SIGUSR2);
     if (sigprocmask(SIG_SETMASK, &mask, NULL) == -1)
         return -1;
 
@@ -296,6 +322,7 @@ worker_setup(struct worker *w)
     w->timers[TIMER_LINGER].duration_ms = LINGER_MS;
     w->api.cfg = w->cfg;
     w->api.status = a->status;
+    w->api.throttle = a->throttle;
     {
         struct session_cfg scfg;
         char               err[USERDB_ERR_LEN];
@@ -357,6 +384,12 @@ worker_signal(struct worker *w)
     while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGQUIT)
             worker_drain_start(w);
+        if (si.ssi_signo == SIGUSR2) {
+            /* The master is gone: at most a second for what is in flight. */
+            worker_drain_start(w);
+            if (w->drain_deadline > w->now_ms + ORPHAN_DRAIN_MS)
+                w->drain_deadline = w->now_ms + ORPHAN_DRAIN_MS;
+        }
     }
 }
 
@@ -373,8 +406,12 @@ worker_drain_start(struct worker *w)
     w->draining = 1;
     w->drain_deadline = w->now_ms + (uint64_t)w->cfg->drain_timeout * 1000;
     proctitle_set("userapid: worker process #%d (draining)", a->generation);
-    for (i = 0; i < a->nlisten; i++)
+    /* Closing our copies frees the port as soon as every process that
+     * still listens is gone, so a new master can bind it at once. */
+    for (i = 0; i < a->nlisten; i++) {
         epoll_ctl(w->epfd, EPOLL_CTL_DEL, a->listen_fds[i], NULL);
+        close(a->listen_fds[i]);
+    }
     for (t = 0; t < TIMER_COUNT; t++) {
         for (c = w->timers[t].head; c != NULL; c = next) {
             next = c->tnext;
@@ -394,6 +431,7 @@ worker_accept(struct worker *w, int lfd)
     socklen_t                 sslen;
     struct epoll_event        ev;
     struct conn              *c;
+    char                      remote[INET6_ADDRSTRLEN];
     int                       fd, i, one = 1;
 
     for (i = 0; i < ACCEPT_BATCH; i++) {
@@ -407,11 +445,26 @@ worker_accept(struct worker *w, int lfd)
                 log_msg(LOG_ERR, "worker_accept: %s", strerror(errno));
             return;
         }
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+                remote, sizeof(remote));
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+                remote, sizeof(remote));
+        else
+            snprintf(remote, sizeof(remote), "local");
         if (status_conn_acquire(a->status, a->slot, w->cfg->max_connections) == -1) {
-            worker_reject(w, fd);
+            worker_reject(w, fd, "too many connections");
+            continue;
+        }
+        if (throttle_conn_acquire(a->throttle, remote, a->slot_index,
+            w->cfg->max_connections_per_ip) == -1) {
+            status_conn_release(a->status, a->slot);
+            worker_reject(w, fd, "too many connections from your address");
             continue;
         }
         if ((c = calloc(1, sizeof(*c))) == NULL) {
+            throttle_conn_release(a->throttle, remote, a->slot_index);
             status_conn_release(a->status, a->slot);
             close(fd);
             continue;
@@ -421,25 +474,23 @@ worker_accept(struct worker *w, int lfd)
         c->timer = TIMER_NONE;
         buf_init(&c->body);
         buf_init(&c->out);
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-                c->remote, sizeof(c->remote));
-        else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-                c->remote, sizeof(c->remote));
-        else
-            snprintf(c->remote, sizeof(c->remote), "local");
+        memcpy(c->remote, remote, sizeof(c->remote));
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         ev.data.ptr = c;
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
             log_msg(LOG_ERR, "worker_accept: epoll_ctl: %s", strerror(errno));
+            throttle_conn_release(a->throttle, remote, a->slot_index);
             status_conn_release(a->status, a->slot);
             close(fd);
             free(c);
             continue;
         }
         w->nconns++;
+        c->next = w->conns;
+        if (w->conns != NULL)
+            w->conns->prev = c;
+        w->conns = c;
         w->now_ms = status_monotonic_ms();
         conn_timer_update(w, c);
     }
@@ -447,7 +498,7 @@ worker_accept(struct worker *w, int lfd)
 
 /* Over max_connections: a short 503 on the fresh socket, then close. */
 static void
-worker_reject(struct worker *w, int fd)
+worker_reject(struct worker *w, int fd, const char *why)
 {
     struct api_response *r = &w->res;
     struct http_response h;
@@ -456,7 +507,7 @@ worker_reject(struct worker *w, int fd)
 
     buf_init(&out);
     api_response_reset(r);
-    api_error(r, 503, "too many connections");
+    api_error(r, 503, why);
     worker_request_id(w, id);
     memset(&h, 0, sizeof(h));
     h.status = r->status;
@@ -466,7 +517,7 @@ worker_reject(struct worker *w, int fd)
     h.server = w->server;
     h.request_id = id;
     h.content_type = "application/json";
-    h.extra = "Retry-After: 1\r\n";
+    h.extra = "Retry-After: 1\r\nX-Content-Type-Options: nosniff\r\n";
     h.extra_len = strlen(h.extra);
     h.body = r->body.data;
     h.body_len = r->body.len;
@@ -479,8 +530,9 @@ worker_reject(struct worker *w, int fd)
     /* At most one line a second, however hard the flood. */
     if (w->now_ms / 1000 != w->reject_logged_s) {
         w->reject_logged_s = w->now_ms / 1000;
-        log_msg(LOG_WARNING, "max_connections (%ld) reached, refusing connections",
-            w->cfg->max_connections);
+        log_msg(LOG_WARNING, "refusing connections: %s (max_connections %ld, "
+            "max_connections_per_ip %ld)", why, w->cfg->max_connections,
+            w->cfg->max_connections_per_ip);
     }
     close(fd);
 }
@@ -569,6 +621,7 @@ conn_close(struct worker *w, struct conn *c)
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
+    throttle_conn_release(w->args->throttle, c->remote, w->args->slot_index);
     status_conn_release(w->args->status, w->args->slot);
     if (c->job != NULL) {
         /* The hashing thread still writes into c->job: free both later. */
@@ -584,6 +637,12 @@ conn_free(struct worker *w, struct conn *c)
     conn_io_put(w, c);
     buf_free(&c->body);
     buf_free(&c->out);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
     w->nconns--;
     free(c);
 }
@@ -915,6 +974,8 @@ conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
     char                 id[17];
 
     worker_request_id(w, id);
+    /* Every answer: browsers must not guess another type than JSON. */
+    buf_append_str(&r->headers, "X-Content-Type-Options: nosniff\r\n");
     memset(&h, 0, sizeof(h));
     h.status = r->status;
     h.version = version;

@@ -8,11 +8,14 @@
 
 #include "config.h"
 #include "status.h"
+#include "throttle.h"
 
 struct worker_args {
     const struct config *cfg;
     struct status       *status;
     struct status_slot  *slot;
+    int                  slot_index;
+    struct throttle     *throttle;
     const int           *listen_fds;
     int                  nlisten;
     int                  ready_fd;      /* write end of the master's ready pipe */

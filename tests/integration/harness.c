@@ -245,17 +245,47 @@ daemon_stop(struct daemon *d, int timeout_ms)
     return daemon_wait(d, timeout_ms);
 }
 
+/* Sanitizer reports in the daemon's stderr fail the test. */
+static void
+daemon_check_sanitizers(struct daemon *d)
+{
+    static const char *const marks[] = {
+        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+    };
+    char   *log;
+    size_t  i;
+
+    if (d->dir[0] == '\0')
+        return;
+    log = daemon_log(d);
+    for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+        ck_assert_msg(strstr(log, marks[i]) == NULL, "sanitizer report:\n%s", log);
+    free(log);
+}
+
 void
 daemon_cleanup(struct daemon *d)
 {
+    pid_t workers[64];
     char *out;
-    int   st;
+    int   st, n = 0, i, k;
 
     if (d->pid > 0) {
+        n = daemon_workers(d, workers, 64);
         kill(d->pid, SIGKILL);
         waitpid(d->pid, &st, 0);
         d->pid = 0;
     }
+    /* Orphaned workers finish within a second; their leak checks too. */
+    for (k = 0; k < 300 && n > 0; k++) {
+        for (i = 0; i < n; i++)
+            if (kill(workers[i], 0) == 0)
+                break;
+        if (i == n)
+            break;
+        sleep_ms(10);
+    }
+    daemon_check_sanitizers(d);
     if (d->notify_fd >= 0)
         close(d->notify_fd);
     d->notify_fd = -1;

@@ -37,6 +37,9 @@ static char          admin_pw[128];
 static char          ua_stderr[8192];   /* what the last run printed there */
 static pid_t         fake_pid;          /* the fake server, or 0 */
 
+static char *ua_env(int *, const char *, const char *, const char *, ...)
+                __attribute__((format(printf, 4, 5)));
+
 static const char *
 ua_bin(void)
 {
@@ -77,12 +80,13 @@ read_file(const char *path)
 }
 
 /*
- * Runs "[ENV] userapi ARGS" with input (NULL: none) on stdin, no proxy and
- * no USERAPI_SERVER in its environment, XDG_RUNTIME_DIR set to xdg unless
- * env sets it.  Returns stdout (caller frees); stderr is left in
- * ua_stderr and the exit status in *code.
+ * Runs "userapi ARGS" with input (NULL: none) on stdin, no proxy and no
+ * USERAPI_SERVER in its environment, XDG_RUNTIME_DIR set to xdg, then env
+ * (NULL: nothing) as arguments of env(1) to change that.  Returns stdout
+ * (caller frees); stderr is left in ua_stderr and the exit status in
+ * *code.
  */
-static char * __attribute__((format(printf, 4, 5)))
+static char *
 ua_env(int *code, const char *input, const char *env, const char *fmt, ...)
 {
     char     args[2048], in[400], errpath[400], *out, *err;
@@ -97,7 +101,7 @@ ua_env(int *code, const char *input, const char *env, const char *fmt, ...)
     write_file(in, input != NULL ? input : "");
     out = run_cmd(&st, "env -u USERAPI_SERVER -u http_proxy -u https_proxy "
         "-u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY -u all_proxy "
-        "XDG_RUNTIME_DIR=%s %s %s %s <%s 2>%s", xdg, env != NULL ? env : "",
+        "XDG_RUNTIME_DIR=%s env %s %s %s <%s 2>%s", xdg, env != NULL ? env : "",
         ua_bin(), args, in, errpath);
     *code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     err = read_file(errpath);
@@ -257,7 +261,7 @@ setup_offline(void)
 }
 
 static void
-teardown(void)
+fake_stop(void)
 {
     int st;
 
@@ -266,6 +270,12 @@ teardown(void)
         waitpid(fake_pid, &st, 0);
         fake_pid = 0;
     }
+}
+
+static void
+teardown(void)
+{
+    fake_stop();
     daemon_cleanup(&d);
 }
 
@@ -455,7 +465,11 @@ START_TEST(test_register_sends_the_saved_session_so_admins_create_admins)
     login_as(ADMIN, admin_pw);
     expect(0, "created root@example.com (admin)\n", "password1\n",
         "register --role admin --password-stdin root@example.com");
-    login_as("bob@example.com", "password1") ;
+    expect(0, "created bob@example.com (user)\n", "password1\n",
+        "register --password-stdin bob@example.com");
+    login_as("bob@example.com", "password1");
+    expect_err(3, "userapi: only administrators may create administrators\n",
+        "password1\n", "register --role admin --password-stdin eve@example.com");
 }
 END_TEST
 
@@ -499,6 +513,7 @@ START_TEST(test_login_json_prints_the_answer_without_the_token)
     char  token[TOKEN_LEN + 1], t[32], want[256], *out;
     int   code;
 
+    add_user("bob@example.com", "user");
     out = ua_in(&code, "password1\n", "--json login --password-stdin "
         "Bob@Example.com");
     ck_assert_msg(code == 0, "exit %d: %s", code, ua_stderr);
@@ -568,23 +583,21 @@ END_TEST
 START_TEST(test_without_xdg_runtime_dir_the_session_goes_to_the_cache)
 {
     struct stat st;
-    char        home[500], path[700], *out;
+    char        home[500], path[700], env[600], in[160], *out;
     int         code;
 
     snprintf(home, sizeof(home), "%s/home", d.dir);
     ck_assert_int_eq(mkdir(home, 0755), 0);
-    out = ua_env(&code, admin_pw, "-u XDG_RUNTIME_DIR HOME=%s",
-        "--server http://127.0.0.1:%d login --password-stdin " ADMIN, d.port);
-    (void)out;
-    free(out);
-    /* ua_env sets XDG_RUNTIME_DIR before env's -u could drop it: run again
-     * through a shell that unsets it. */
-    out = run_cmd(&code, "cd %s && echo '%s' | env -u XDG_RUNTIME_DIR -u "
-        "USERAPI_SERVER -u http_proxy HOME=%s %s --server http://127.0.0.1:%d "
-        "login --password-stdin " ADMIN " 2>&1", d.dir, admin_pw, home,
-        ua_bin(), d.port);
-    ck_assert_msg(WIFEXITED(code) && WEXITSTATUS(code) == 0, "%s", out);
+    snprintf(env, sizeof(env), "-u XDG_RUNTIME_DIR HOME=%s", home);
+    snprintf(in, sizeof(in), "%s\n", admin_pw);
+    out = ua_env(&code, in, env, "--server http://127.0.0.1:%d login "
+        "--password-stdin " ADMIN, d.port);
+    ck_assert_msg(code == 0, "exit %d: %s", code, ua_stderr);
     ck_assert_str_eq(out, "logged in as " ADMIN " (admin)\n");
+    free(out);
+    out = ua_env(&code, NULL, env, "--server http://127.0.0.1:%d whoami",
+        d.port);
+    ck_assert_int_eq(code, 0);
     free(out);
     snprintf(path, sizeof(path), "%s/.cache/userapi", home);
     ck_assert_int_eq(lstat(path, &st), 0);
@@ -656,6 +669,22 @@ START_TEST(test_commands_that_need_a_session_exit_3_without_one)
 }
 END_TEST
 
+START_TEST(test_a_damaged_session_file_is_refused_and_login_replaces_it)
+{
+    char want[256];
+
+    login_as(ADMIN, admin_pw);
+    write_file(token_path(), "not a token\r\nX-Injected: 1\n");
+    snprintf(want, sizeof(want), "userapi: saved session for "
+        "http://127.0.0.1:%d is damaged; log in again\n", d.port);
+    expect_err(1, want, NULL, "whoami");
+    expect_err(1, want, "password1\n",
+        "register --password-stdin bob@example.com");
+    login_as(ADMIN, admin_pw);
+    expect(0, "", NULL, "whoami >/dev/null");
+}
+END_TEST
+
 /* ---- passwd ------------------------------------------------------------- */
 
 START_TEST(test_passwd_changes_the_password_and_keeps_the_session)
@@ -711,8 +740,8 @@ START_TEST(test_delete_by_an_admin_and_refused_to_a_user)
     login_as("bob@example.com", "password1");
     expect_err(3, "userapi: only administrators may delete users\n", NULL,
         "delete " ADMIN);
-    expect(0, "", NULL, "--json delete bob@example.com >/dev/null; "
-        "test $? -eq 3");
+    expect_err(3, "userapi: only administrators may delete users\n", NULL,
+        "--json delete bob@example.com");
 }
 END_TEST
 
@@ -921,15 +950,13 @@ START_TEST(test_other_answers_exit_5_4_or_1)
     ck_assert_int_eq(code, 5);
     ck_assert_str_eq(ua_stderr, "userapi: the server answered 503\n");
     free(out);
-    teardown();
-    setup_offline();
+    fake_stop();
     port = fake_server("418 I'm a teapot", "not json");
     out = ua_env(&code, NULL, NULL, "--server http://127.0.0.1:%d status", port);
     ck_assert_int_eq(code, 4);
     ck_assert_str_eq(ua_stderr, "userapi: the server answered 418\n");
     free(out);
-    teardown();
-    setup_offline();
+    fake_stop();
     /* Redirects are not followed: the token would go elsewhere. */
     port = fake_server("302 Found\r\nLocation: http://127.0.0.1:1/", "");
     out = ua_env(&code, NULL, NULL, "--server http://127.0.0.1:%d status", port);
@@ -938,8 +965,7 @@ START_TEST(test_other_answers_exit_5_4_or_1)
         "server\n");
     free(out);
     /* A 200 to login without a token is not a session. */
-    teardown();
-    setup_offline();
+    fake_stop();
     port = fake_server("200 OK", "{\"email\":\"x@example.com\"}");
     out = ua_env(&code, "pw\n", NULL, "--server http://127.0.0.1:%d "
         "login --password-stdin x@example.com", port);
@@ -970,6 +996,7 @@ userapi_suite(void)
     tcase_add_test(tc, test_without_xdg_runtime_dir_the_session_goes_to_the_cache);
     tcase_add_test(tc, test_whoami_and_users_print_exact_tables_and_json_unchanged);
     tcase_add_test(tc, test_commands_that_need_a_session_exit_3_without_one);
+    tcase_add_test(tc, test_a_damaged_session_file_is_refused_and_login_replaces_it);
     tcase_add_test(tc, test_passwd_changes_the_password_and_keeps_the_session);
     tcase_add_test(tc, test_passwd_on_the_terminal_asks_current_new_and_again);
     tcase_add_test(tc, test_delete_by_an_admin_and_refused_to_a_user);

@@ -1,0 +1,78 @@
+/*
+ * test_api.c - unit tests for what api.c exports without a daemon around
+ * it: the email syntax check that PUT / and userapictl share.
+ *
+ * The routes themselves are tested end to end in
+ * tests/integration/test_api.c; the body decoders are fuzzed by
+ * tests/fuzz/fuzz_body.c, whose findings land here as regression tests.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static Suite   *api_suite(void);
+
+START_TEST(test_email_valid_accepts_atext_local_parts)
+{
+    static const char *const good[] = {
+        "a@b.c", "first.last@example.org", "o'brien+tag@sub.example.co",
+        "x!#$%&'*+/=?^_`{|}~-y@a-b.example",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        ck_assert_msg(api_email_valid(good[i], strlen(good[i])), "%s", good[i]);
+}
+END_TEST
+
+/*
+ * Found by fuzz_body (tests/fuzz/regress/body/email-nul-in-local-part):
+ * strchr() finds the set's own terminator, so a NUL passed as atext.  A
+ * JSON "\u0000" or a form "%00" then made PUT / store the part before the
+ * NUL, "a", as an account's email.
+ */
+START_TEST(test_email_valid_rejects_nul_anywhere)
+{
+    static const struct {
+        const char *s;
+        size_t      len;
+    } bad[] = {
+        { "a\0b@example.com", 15 },
+        { "\0a@example.com", 14 },
+        { "ab\0@example.com", 15 },
+        { "a@exa\0mple.com", 14 },
+        { "a@example.com\0", 14 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!api_email_valid(bad[i].s, bad[i].len), "case %zu", i);
+}
+END_TEST
+
+static Suite *
+api_suite(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("email");
+
+    tcase_add_test(tc, test_email_valid_accepts_atext_local_parts);
+    tcase_add_test(tc, test_email_valid_rejects_nul_anywhere);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr;
+    int      failed;
+
+    sr = srunner_create(api_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
