@@ -1591,6 +1591,8 @@ userdb_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("views");
+    /* Thousands of fdatasync'd appends: slow disks need the room. */
+    tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
     tcase_add_test(tc, test_refresh_sees_other_handles_append);
     tcase_add_test(tc, test_refresh_sees_other_handles_delete_and_update);
