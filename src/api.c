@@ -831,13 +831,14 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
         int started = throttle_login_failed(ctx->throttle, job->email,
             job->remote, (int64_t)time(NULL), &l);
 
-        if (started) {
+        if (started & 1)
             log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
-                "logins %s%s%s locked for %ld s after %ld failures",
-                started & 1 ? "for " : "", started & 1 ? job->email : "",
-                started == 3 ? " and from " : started & 2 ? "from " : "",
+                "logins for %s locked for %ld s after %ld failures", job->email,
                 ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
-        }
+        if (started & 2)
+            log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
+                "logins from %s locked for %ld s after %ld failures", job->remote,
+                ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
     }
     /* One answer for an unknown email and a wrong password. */
     api_error(r, 401, "wrong email or password");

@@ -139,6 +139,8 @@ daemon_start(struct daemon *d, const struct daemon_opts *o)
         daemon_prepare(d, o);
     if (o->notify)
         daemon_open_notify(d);
+    /* Workers orphaned by a killed master become ours to reap. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     d->pid = fork();
     ck_assert_int_ge(d->pid, 0);
     if (d->pid == 0) {
@@ -278,6 +280,8 @@ daemon_cleanup(struct daemon *d)
     }
     /* Orphaned workers finish within a second; their leak checks too. */
     for (k = 0; k < 300 && n > 0; k++) {
+        while (waitpid(-1, &st, WNOHANG) > 0)
+            ;
         for (i = 0; i < n; i++)
             if (kill(workers[i], 0) == 0)
                 break;
@@ -362,7 +366,7 @@ daemon_log(struct daemon *d)
 {
     int   st;
 
-    return run_cmd(&st, "cat '%s'", d->log);
+    return run_cmd(&st, "cat '%s' 2>/dev/null", d->log);
 }
 
 int
@@ -383,6 +387,45 @@ http_connect(int port)
         return -1;
     }
     return fd;
+}
+
+int
+http_connect_from(int port, const char *src)
+{
+    struct sockaddr_in sin;
+    int                fd;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    if (inet_pton(AF_INET, src, &sin.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+        close(fd);
+        return -1;
+    }
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+char *
+http_exchange_from(int port, const char *src, const char *req, int timeout_ms)
+{
+    char *r;
+    int   fd = http_connect_from(port, src);
+
+    if (fd < 0)
+        return NULL;
+    http_send_str(fd, req);
+    r = http_recv_all(fd, timeout_ms, NULL);
+    close(fd);
+    return r;
 }
 
 void

@@ -58,6 +58,10 @@ int   daemon_notify_wait(struct daemon *d, const char *what, int timeout_ms);
 char *daemon_log(struct daemon *d);
 
 int   http_connect(int port);
+/* From a given loopback source address, e.g. "127.0.0.2". */
+int   http_connect_from(int port, const char *src);
+/* As http_exchange, from a given source address. */
+char *http_exchange_from(int port, const char *src, const char *req, int timeout_ms);
 /* Sends all of data. */
 void  http_send(int fd, const char *data, size_t len);
 void  http_send_str(int fd, const char *s);

@@ -1,0 +1,579 @@
+/*
+ * test_hardening.c - userapid under hostile clients and failing machines:
+ * login throttling, per-address connection caps, half-open and slow
+ * clients, a dead master, a full or read-only state directory, login
+ * timing, and response hygiene.
+ *
+ * The per-address rules are exercised from several loopback source
+ * addresses (127.0.0.2, 127.0.0.3, ...).  The disk tests need root: they
+ * mount a small tmpfs in a private mount namespace.
+ */
+#include <check.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "harness.h"
+
+#define HOST "Host: t\r\n"
+
+static double
+mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *
+body_req(const char *method, const char *body, const char *token)
+{
+    static char req[4096];
+    char        auth[128] = "";
+
+    if (token != NULL)
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    snprintf(req, sizeof(req), "%s / HTTP/1.1\r\n" HOST "%sConnection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+        method, auth, strlen(body), body);
+    return req;
+}
+
+/* Status of a login from src. */
+static int
+login_from(struct daemon *d, const char *src, const char *email, const char *pw,
+    char *retry_after, size_t ralen)
+{
+    char  body[512], *r;
+    int   st;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+    r = http_exchange_from(d->port, src, body_req("POST", body, NULL), 5000);
+    ck_assert_ptr_nonnull(r);
+    st = http_status(r);
+    if (retry_after != NULL && !http_header(r, "Retry-After", retry_after, ralen))
+        retry_after[0] = '\0';
+    if (st == 429)
+        ck_assert(strstr(http_body(r), "\"error\":\"too_many_requests\"") != NULL);
+    free(r);
+    return st;
+}
+
+static void
+create_user(struct daemon *d, const char *email, const char *pw)
+{
+    char body[512], *r;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+    r = http_exchange(d->port, body_req("PUT", body, NULL), 5000);
+    ck_assert_msg(http_status(r) == 201, "%s", r);
+    free(r);
+}
+
+/* ---- login throttling -------------------------------------------------- */
+
+START_TEST(test_lockout_after_max_failures_even_with_right_password)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\nlogin_max_failures = 3\n"
+                                           "login_lockout = 2\n" };
+    char               ra[32], src[32];
+    int                i;
+
+    daemon_start(&d, &o);
+    create_user(&d, "victim@example.com", "password1");
+    /* Each try from another address: only the account's counter counts. */
+    for (i = 0; i < 3; i++) {
+        snprintf(src, sizeof(src), "127.0.0.%d", 10 + i);
+        ck_assert_int_eq(login_from(&d, src, "victim@example.com", "wrong-one", NULL, 0), 401);
+    }
+    ck_assert_int_eq(login_from(&d, "127.0.0.20", "victim@example.com", "password1",
+        ra, sizeof(ra)), 429);
+    ck_assert_msg(strcmp(ra, "1") == 0 || strcmp(ra, "2") == 0, "Retry-After: %s", ra);
+    fprintf(stderr, "throttle: 3 failures, the 4th try is 429 (Retry-After %s)\n", ra);
+    sleep_ms(2300);
+    ck_assert_int_eq(login_from(&d, "127.0.0.21", "victim@example.com", "password1",
+        NULL, 0), 200);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_unknown_account_is_throttled_the_same)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\nlogin_max_failures = 3\n" };
+    char               src[32];
+    int                i;
+
+    daemon_start(&d, &o);
+    create_user(&d, "real@example.com", "password1");
+    for (i = 0; i < 3; i++) {
+        snprintf(src, sizeof(src), "127.0.1.%d", 10 + i);
+        ck_assert_int_eq(login_from(&d, src, "real@example.com", "wrong-one", NULL, 0), 401);
+        ck_assert_int_eq(login_from(&d, src, "ghost@example.com", "wrong-one", NULL, 0), 401);
+    }
+    /* Same answers for both: existence is not revealed. */
+    ck_assert_int_eq(login_from(&d, "127.0.1.30", "real@example.com", "x-x-x-x", NULL, 0), 429);
+    ck_assert_int_eq(login_from(&d, "127.0.1.30", "ghost@example.com", "x-x-x-x", NULL, 0), 429);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_success_resets_the_account_counter)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\nlogin_max_failures = 3\n" };
+    char               src[32];
+    int                i, n = 0;
+
+    daemon_start(&d, &o);
+    create_user(&d, "reset@example.com", "password1");
+    for (i = 0; i < 3; i++) {
+        snprintf(src, sizeof(src), "127.0.2.%d", 10 + n++);
+        ck_assert_int_eq(login_from(&d, src, "reset@example.com", "wrong-one", NULL, 0), 401);
+        snprintf(src, sizeof(src), "127.0.2.%d", 10 + n++);
+        ck_assert_int_eq(login_from(&d, src, "reset@example.com", "wrong-one", NULL, 0), 401);
+        snprintf(src, sizeof(src), "127.0.2.%d", 10 + n++);
+        ck_assert_int_eq(login_from(&d, src, "reset@example.com", "password1", NULL, 0), 200);
+    }
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_address_lockout_covers_every_account)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\nlogin_max_failures = 3\n" };
+    char               email[64], *log;
+    int                i;
+
+    daemon_start(&d, &o);
+    create_user(&d, "ok@example.com", "password1");
+    for (i = 0; i < 3; i++) {
+        snprintf(email, sizeof(email), "guess%d@example.com", i);
+        ck_assert_int_eq(login_from(&d, "127.0.3.5", email, "wrong-one", NULL, 0), 401);
+    }
+    ck_assert_int_eq(login_from(&d, "127.0.3.5", "ok@example.com", "password1", NULL, 0), 429);
+    ck_assert_int_eq(login_from(&d, "127.0.3.6", "ok@example.com", "password1", NULL, 0), 200);
+    sleep_ms(200);
+    log = daemon_log(&d);
+    ck_assert_msg(strstr(log, "logins from 127.0.3.5 locked for 900 s after 3 failures")
+        != NULL, "%s", log);
+    ck_assert(strstr(log, "login failed for guess0@example.com from 127.0.3.5") != NULL);
+    free(log);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* Same median time for an unknown email and a wrong password (20 each). */
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(test_login_timing_unknown_vs_wrong_password)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "login_max_failures = 1000\n" };
+    double             unknown[20], wrong[20], t, mu, mw, ratio;
+    int                i;
+
+    /* The default password cost, as deployed. */
+    daemon_start(&d, &o);
+    create_user(&d, "timed@example.com", "password1");
+    for (i = 0; i < 22; i++) {
+        t = mono();
+        ck_assert_int_eq(login_from(&d, "127.0.4.1", "nobody@example.com", "password2",
+            NULL, 0), 401);
+        if (i >= 2)
+            unknown[i - 2] = mono() - t;
+        t = mono();
+        ck_assert_int_eq(login_from(&d, "127.0.4.1", "timed@example.com", "password2",
+            NULL, 0), 401);
+        if (i >= 2)
+            wrong[i - 2] = mono() - t;
+    }
+    qsort(unknown, 20, sizeof(double), cmp_double);
+    qsort(wrong, 20, sizeof(double), cmp_double);
+    mu = (unknown[9] + unknown[10]) / 2;
+    mw = (wrong[9] + wrong[10]) / 2;
+    ratio = mu / mw;
+    fprintf(stderr, "login timing: unknown email median %.2f ms, wrong password "
+        "median %.2f ms, ratio %.3f\n", mu * 1e3, mw * 1e3, ratio);
+    ck_assert(ratio > 0.8 && ratio < 1.2);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* ---- connections ------------------------------------------------------- */
+
+START_TEST(test_connection_cap_per_address)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "max_connections_per_ip = 3\n" };
+    int                fds[3], fd, i;
+    char              *r;
+
+    daemon_start(&d, &o);
+    sleep_ms(300);      /* the readiness probes have closed */
+    for (i = 0; i < 3; i++)
+        ck_assert_int_ge(fds[i] = http_connect_from(d.port, "127.0.5.1"), 0);
+    sleep_ms(200);
+    fd = http_connect_from(d.port, "127.0.5.1");
+    r = http_recv_all(fd, 3000, NULL);
+    ck_assert_int_eq(http_status(r), 503);
+    ck_assert(strstr(http_body(r), "too many connections from your address") != NULL);
+    free(r);
+    close(fd);
+    /* Another address is not affected. */
+    r = http_exchange_from(d.port, "127.0.5.2", "GET /status HTTP/1.1\r\n" HOST
+        "Connection: close\r\n\r\n", 3000);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    /* A slot freed is a slot for the same address again. */
+    close(fds[0]);
+    sleep_ms(200);
+    r = http_exchange_from(d.port, "127.0.5.1", "GET /status HTTP/1.1\r\n" HOST
+        "Connection: close\r\n\r\n", 3000);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    close(fds[1]);
+    close(fds[2]);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_half_open_connections_do_not_slow_requests)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "max_connections_per_ip = 2000\n"
+                                           "header_timeout = 30\n" };
+    static int         fds[400];
+    double             lat[50], t;
+    char              *r;
+    int                i;
+
+    daemon_start(&d, &o);
+    for (i = 0; i < 400; i++) {
+        fds[i] = http_connect_from(d.port, "127.0.6.1");
+        ck_assert_int_ge(fds[i], 0);
+        http_send_str(fds[i], "GET /status HTTP/1.1\r\nHost: t\r\nX-Slow: ");
+    }
+    for (i = 0; i < 50; i++) {
+        t = mono();
+        r = http_exchange_from(d.port, "127.0.6.2", "GET /status HTTP/1.1\r\n" HOST
+            "Connection: close\r\n\r\n", 3000);
+        lat[i] = mono() - t;
+        ck_assert_int_eq(http_status(r), 200);
+        {
+            const char *c = strstr(http_body(r), "\"connections\":");
+
+            ck_assert_ptr_nonnull(c);
+            ck_assert_int_ge(atoi(c + 14), 401);    /* the 400 are still open */
+        }
+        free(r);
+    }
+    qsort(lat, 50, sizeof(double), cmp_double);
+    fprintf(stderr, "400 half-open connections: request latency median %.2f ms, "
+        "max %.2f ms\n", lat[25] * 1e3, lat[49] * 1e3);
+    /* Generous: it must stay interactive, not be fast on a busy machine. */
+    ck_assert(lat[25] < 0.1);
+    for (i = 0; i < 400; i++)
+        close(fds[i]);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_slow_body_gets_408)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char              *r;
+    int                fd;
+
+    daemon_start(&d, &o);
+    fd = http_connect(d.port);
+    http_send_str(fd, "PUT / HTTP/1.1\r\n" HOST "Content-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{\"email\":");
+    /* header_timeout = 2 in the harness: the body stalls longer. */
+    r = http_recv_all(fd, 5000, NULL);
+    ck_assert_int_eq(http_status(r), 408);
+    ck_assert(strstr(http_body(r), "request body timed out") != NULL);
+    free(r);
+    close(fd);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* A client that asks and never reads is cut off after header_timeout. */
+START_TEST(test_slow_reader_is_disconnected)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char              *r, req[256];
+    int                fd, i, closed = 0;
+
+    daemon_start(&d, &o);
+    fd = http_connect(d.port);
+    /* Many pipelined requests whose answers fill every buffer. */
+    snprintf(req, sizeof(req), "GET /status HTTP/1.1\r\n" HOST "X-Pad: %0100d\r\n\r\n", 0);
+    for (i = 0; i < 20000; i++)
+        http_send_str(fd, req);
+    for (i = 0; i < 100 && !closed; i++) {
+        r = http_exchange(d.port, "GET /status HTTP/1.1\r\n" HOST
+            "Connection: close\r\n\r\n", 3000);
+        closed = strstr(http_body(r), "\"connections\":1}") != NULL;
+        free(r);
+        sleep_ms(100);
+    }
+    ck_assert_msg(closed, "the slow reader is still connected");
+    close(fd);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* ---- dead master -------------------------------------------------------- */
+
+START_TEST(test_dead_master_workers_exit_and_new_master_starts)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\n", .workers = 3 };
+    pid_t              w[8];
+    char               body[256], token[128], *r;
+    double             t, gone = -1;
+    int                n, i, alive;
+
+    /* Orphaned workers become our children, so we see them end (and reap
+     * them) instead of asking a slow init. */
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    daemon_start(&d, &o);
+    create_user(&d, "stay@example.com", "password1");
+    snprintf(body, sizeof(body), "{\"email\":\"stay@example.com\",\"password\":\"password1\"}");
+    r = http_exchange(d.port, body_req("POST", body, NULL), 5000);
+    ck_assert_int_eq(http_status(r), 200);
+    {
+        struct json_object *o2 = json_tokener_parse(http_body(r)), *f;
+
+        ck_assert(json_object_object_get_ex(o2, "token", &f));
+        snprintf(token, sizeof(token), "%s", json_object_get_string(f));
+        json_object_put(o2);
+    }
+    free(r);
+    n = daemon_workers(&d, w, 8);
+    ck_assert_int_eq(n, 3);
+    kill(d.pid, SIGKILL);
+    t = mono();
+    daemon_wait(&d, 2000);
+    for (i = 0; i < 300; i++) {
+        int k;
+
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        for (alive = 0, k = 0; k < n; k++)
+            alive += kill(w[k], 0) == 0;
+        if (alive == 0) {
+            gone = mono() - t;
+            break;
+        }
+        sleep_ms(10);
+    }
+    ck_assert_msg(gone >= 0, "workers still alive 3 s after the master died");
+    fprintf(stderr, "dead master: workers gone after %.0f ms\n", gone * 1e3);
+    ck_assert(gone < 1.0);
+    /* A new master on the same state directory and port, at once. */
+    o.no_wait = 0;
+    daemon_start(&d, &o);
+    r = http_exchange(d.port, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        "Authorization: Bearer dummy\r\n\r\n", 3000);
+    ck_assert_int_eq(http_status(r), 403);
+    free(r);
+    {
+        char req[512];
+
+        snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+            "Authorization: Bearer %s\r\n\r\n", token);
+        r = http_exchange(d.port, req, 3000);
+        ck_assert_int_eq(http_status(r), 200);
+        free(r);
+    }
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* ---- disks -------------------------------------------------------------- */
+
+/* A private mount namespace for this (forked) test process. */
+static int
+private_mounts(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "disk tests need root: skipped\n");
+        return 0;
+    }
+    ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+    ck_assert_int_eq(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    return 1;
+}
+
+START_TEST(test_full_disk_is_507_and_recovers)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\nmax_sessions = 64\n" };
+    char               email[64], path[400], *out, *r;
+    int                i, st, created = 0, full = 0;
+
+    if (!private_mounts())
+        return;
+    daemon_prepare(&d, &o);
+    ck_assert_int_eq(mount("tmpfs", d.state_dir, "tmpfs", 0, "size=256k,mode=0700"), 0);
+    daemon_start(&d, &o);
+    create_user(&d, "early@example.com", "password1");
+    snprintf(path, sizeof(path), "%s/filler", d.state_dir);
+    out = run_cmd(&st, "dd if=/dev/zero of=%s bs=1k 2>/dev/null; true", path);
+    free(out);
+    for (i = 0; i < 50 && !full; i++) {
+        char body[256];
+
+        snprintf(email, sizeof(email), "fill%d@example.com", i);
+        snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"password1\"}", email);
+        r = http_exchange(d.port, body_req("PUT", body, NULL), 5000);
+        if (http_status(r) == 507) {
+            full = 1;
+            ck_assert_str_eq(http_body(r), "{\"error\":\"insufficient_storage\","
+                "\"message\":\"no space left to store the change\"}");
+        } else {
+            ck_assert_int_eq(http_status(r), 201);
+            created++;
+        }
+        free(r);
+    }
+    ck_assert_msg(full, "no 507 with a full disk");
+    /* Reading and logging in still work. */
+    ck_assert_int_eq(login_from(&d, "127.0.7.1", "early@example.com", "password1", NULL, 0), 200);
+    /* Space again: service resumes by itself. */
+    ck_assert_int_eq(unlink(path), 0);
+    create_user(&d, "after@example.com", "password1");
+    ck_assert_int_eq(login_from(&d, "127.0.7.2", "after@example.com", "password1", NULL, 0), 200);
+    {
+        const char *ctl = getenv("USERAPICTL_BIN");
+
+        out = run_cmd(&st, "%s --config %s check", ctl ? ctl : "build/userapictl", d.conf);
+        ck_assert_msg(WEXITSTATUS(st) == 0, "%s", out);
+        free(out);
+        out = run_cmd(&st, "%s --config %s list | wc -l", ctl ? ctl : "build/userapictl",
+            d.conf);
+        /* header + admin + early + created + after */
+        {
+            char want[32];
+
+            snprintf(want, sizeof(want), "%d\n", 4 + created);
+            ck_assert_str_eq(out, want);
+        }
+        free(out);
+    }
+    fprintf(stderr, "full disk: %d users created before 507, recovered\n", created);
+    daemon_stop(&d, 10000);
+    umount2(d.state_dir, MNT_DETACH);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_read_only_state_dir_is_a_startup_error)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char              *out;
+    int                st;
+
+    if (!private_mounts())
+        return;
+    daemon_prepare(&d, &o);
+    ck_assert_int_eq(mount(d.state_dir, d.state_dir, NULL, MS_BIND, NULL), 0);
+    ck_assert_int_eq(mount(NULL, d.state_dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), 0);
+    out = run_cmd(&st, "%s --config %s 2>&1", harness_bin(), d.conf);
+    ck_assert_int_eq(WEXITSTATUS(st), 1);
+    ck_assert_msg(strstr(out, "Read-only file system") != NULL, "%s", out);
+    free(out);
+    umount2(d.state_dir, MNT_DETACH);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* ---- response hygiene ---------------------------------------------------- */
+
+START_TEST(test_every_answer_has_nosniff)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\n" };
+    static const char *const reqs[] = {
+        "HEAD / HTTP/1.1\r\n" HOST "\r\n",
+        "GET /status HTTP/1.1\r\n" HOST "\r\n",
+        "GET /nope HTTP/1.1\r\n" HOST "\r\n",
+        "GET / HTTP/1.1\r\n" HOST "\r\n",
+        "BREW / HTTP/1.1\r\n" HOST "\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+    };
+    char   v[64], *r;
+    size_t i;
+
+    daemon_start(&d, &o);
+    for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        r = http_exchange(d.port, reqs[i], 3000);
+        ck_assert_msg(http_header(r, "X-Content-Type-Options", v, sizeof(v)), "%s", r);
+        ck_assert_str_eq(v, "nosniff");
+        free(r);
+    }
+    daemon_cleanup(&d);
+}
+END_TEST
+
+static Suite *
+hardening_suite(void)
+{
+    Suite *s = suite_create("hardening");
+    TCase *tc = tcase_create("hardening");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_lockout_after_max_failures_even_with_right_password);
+    tcase_add_test(tc, test_unknown_account_is_throttled_the_same);
+    tcase_add_test(tc, test_success_resets_the_account_counter);
+    tcase_add_test(tc, test_address_lockout_covers_every_account);
+    tcase_add_test(tc, test_login_timing_unknown_vs_wrong_password);
+    tcase_add_test(tc, test_connection_cap_per_address);
+    tcase_add_test(tc, test_half_open_connections_do_not_slow_requests);
+    tcase_add_test(tc, test_slow_body_gets_408);
+    tcase_add_test(tc, test_slow_reader_is_disconnected);
+    tcase_add_test(tc, test_dead_master_workers_exit_and_new_master_starts);
+    tcase_add_test(tc, test_full_disk_is_507_and_recovers);
+    tcase_add_test(tc, test_read_only_state_dir_is_a_startup_error);
+    tcase_add_test(tc, test_every_answer_has_nosniff);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(hardening_suite());
+    int      failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
