@@ -421,13 +421,14 @@ api_check_password(struct api_ctx *ctx, const char *pw, size_t len,
     return 0;
 }
 
-/* Lower-cases src[0..len) into out.  -1 when it does not fit. */
+/* Lower-cases src[0..len) into out.  -1 when it does not fit or holds a
+ * NUL, which no stored email can: such a login matches nobody. */
 static int
 api_lower(const char *src, size_t len, char *out, size_t outlen)
 {
     size_t i;
 
-    if (len >= outlen)
+    if (len >= outlen || memchr(src, '\0', len) != NULL)
         return -1;
     for (i = 0; i < len; i++)
         out[i] = (char)tolower((unsigned char)src[i]);

@@ -212,7 +212,7 @@ START_TEST(test_put_rejects_invalid_email)
 {
     static const char *const bad[] = {
         "no-at-sign", "@example.com", "a@", "a@@b.c", "a b@c.d", "a@-b.c",
-        "a..b@c.d", "a@b..c",
+        "a..b@c.d", "a@b..c", "a\\u0000b@c.d",
     };
     size_t i;
 
@@ -379,6 +379,16 @@ START_TEST(test_post_unknown_and_wrong_password_same_401)
         "{\"error\":\"unauthorized\",\"message\":\"wrong email or password\"}");
     free(r1);
     free(r2);
+}
+END_TEST
+
+START_TEST(test_login_with_nul_in_email_matches_nobody)
+{
+    char *r = call("POST", "/", NULL, NULL,
+        jbody("{\"email\":\"admin@localhost\\u0000x\",\"password\":\"%s\"}", admin_pw));
+
+    assert_error(r, 401, "unauthorized");
+    free(r);
 }
 END_TEST
 
@@ -1027,6 +1037,7 @@ api_suite(void)
     tcase_add_test(tc, test_post_form_login_as_curl_d_sends);
     tcase_add_test(tc, test_post_unknown_and_wrong_password_same_401);
     tcase_add_test(tc, test_post_malformed_or_missing_field_is_400);
+    tcase_add_test(tc, test_login_with_nul_in_email_matches_nobody);
     tcase_add_test(tc, test_secrets_never_logged);
     tcase_add_test(tc, test_get_admin_sees_all_in_creation_order);
     tcase_add_test(tc, test_get_user_sees_only_own_record);
