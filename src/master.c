@@ -777,8 +777,12 @@ master_reload(struct master *m)
     }
     if (master_load_config(m->opts, &next, err, sizeof(err)) == -1)
         goto reject;
-    if (strcmp(next.state_dir, m->cfg.state_dir) != 0 &&
-        master_check_state_dir(next.state_dir) == -1) {
+    /* A new state directory is checked and prepared as at start-up, and
+     * the session table is re-opened when its limits changed. */
+    if ((strcmp(next.state_dir, m->cfg.state_dir) != 0 ||
+        next.max_sessions != m->cfg.max_sessions) &&
+        (master_check_state_dir(next.state_dir) == -1 ||
+        master_prepare_state(&next) == -1)) {
         snprintf(err, sizeof(err), "state_dir %.400s is not usable", next.state_dir);
         goto reject;
     }

@@ -291,6 +291,7 @@ START_TEST(test_sighup_with_bad_config_keeps_old)
     int                i;
 
     daemon_start(&d, &o);
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
     daemon_write_conf(&d, 2, "workers_typo = 4");
     d.notify_len = 0;
     kill(d.pid, SIGHUP);
@@ -563,6 +564,35 @@ START_TEST(test_access_log_off_logs_no_requests)
 }
 END_TEST
 
+START_TEST(test_sighup_to_a_new_state_dir_prepares_it)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1 };
+    char               extra[512], path[290], file[400];
+    struct stat        st;
+
+    daemon_start(&d, &o);
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
+    snprintf(path, sizeof(path), "%s/state2", d.dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    /* The harness writes state_dir itself; a later line would repeat it,
+     * so point the whole file at the new directory instead. */
+    snprintf(d.state_dir, sizeof(d.state_dir), "%s", path);
+    snprintf(extra, sizeof(extra), "password_cost = 1");
+    daemon_write_conf(&d, 2, extra);
+    d.notify_len = 0;
+    kill(d.pid, SIGHUP);
+    ck_assert(daemon_notify_wait(&d, "RELOADING=1", 5000));
+    ck_assert(daemon_notify_wait(&d, "READY=1", 5000));
+    ck_assert(wait_workers(d.port, "2/2", 5000));
+    snprintf(file, sizeof(file), "%s/users.db", d.state_dir);
+    ck_assert_int_eq(stat(file, &st), 0);
+    snprintf(file, sizeof(file), "%s/initial-admin-password", d.state_dir);
+    ck_assert_int_eq(stat(file, &st), 0);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 static Suite *
 lifecycle_suite(void)
 {
@@ -594,6 +624,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_workers_die_with_master);
     tcase_add_test(tc, test_journal_entries_are_structured);
     tcase_add_test(tc, test_access_log_off_logs_no_requests);
+    tcase_add_test(tc, test_sighup_to_a_new_state_dir_prepares_it);
     suite_add_tcase(s, tc);
     return s;
 }
