@@ -848,14 +848,88 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
 
 /* ---- GET /: list users ------------------------------------------------- */
 
+/* Appends s as a JSON string, escaped as json-c would. */
+static int
+api_json_string(struct buf *b, const char *s)
+{
+    const unsigned char *p;
+    int                  rc = buf_append(b, "\"", 1);
+
+    for (p = (const unsigned char *)s; rc == 0 && *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            rc = buf_appendf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            rc = buf_appendf(b, "\\u%04x", *p);
+        else
+            rc = buf_append(b, p, 1);
+    }
+    return rc == 0 ? buf_append(b, "\"", 1) : -1;
+}
+
+/*
+ * A user record, the same bytes api_user_json gives, written directly:
+ * the admin listing holds thousands of them.
+ */
+static int
+api_user_record(struct buf *b, const struct userdb_user *u)
+{
+    char t[USERDB_TIME_LEN + 1];
+
+    if (userdb_format_time(u->created_at, t) == -1)
+        snprintf(t, sizeof(t), "1970-01-01T00:00:00Z");
+    if (buf_append_str(b, "{\"email\":") == -1 || api_json_string(b, u->email) == -1)
+        return -1;
+    return buf_appendf(b, ",\"role\":\"%s\",\"role_id\":%d,\"created_at\":\"%s\"}",
+        userdb_role_name(u->role), u->role, t);
+}
+
+/*
+ * The admin listing is the same for every admin until the database
+ * changes, so each process keeps it, keyed by the view's version.
+ */
+static struct {
+    const struct userdb *db;
+    uint64_t             version;
+    int                  valid;
+    struct buf           body;
+} api_listing;
+
+static int
+api_listing_build(struct api_ctx *ctx)
+{
+    struct userdb_user u;
+    size_t             i, n = userdb_count(ctx->db);
+    int                rc;
+
+    api_listing.valid = 0;
+    buf_reset(&api_listing.body);
+    rc = buf_append_str(&api_listing.body, "{\"users\":[");
+    for (i = 0; rc == 0 && i < n; i++) {
+        if (userdb_get(ctx->db, i, &u) != 0)
+            continue;
+        if (i > 0)
+            rc = buf_append(&api_listing.body, ",", 1);
+        if (rc == 0)
+            rc = api_user_record(&api_listing.body, &u);
+    }
+    explicit_bzero(u.hash, sizeof(u.hash));
+    if (rc == 0)
+        rc = buf_append_str(&api_listing.body, "]}");
+    if (rc == -1)
+        return -1;
+    api_listing.db = ctx->db;
+    api_listing.version = userdb_view_version(ctx->db);
+    api_listing.valid = 1;
+    return 0;
+}
+
 static int
 api_list(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r)
 {
     struct session_info who;
     struct userdb_user  u;
-    struct json_object *obj, *arr;
-    size_t              i, n;
+    int                 rc;
 
     if (api_authenticate(ctx, req, &who, NULL) != 0) {
         api_error(r, 403, "log in first");
@@ -864,30 +938,32 @@ api_list(struct api_ctx *ctx, const struct api_request *req,
     snprintf(r->user, sizeof(r->user), "%s", who.email);
     if (api_refresh(ctx, r) == -1)
         return API_DONE;
-    obj = json_object_new_object();
-    arr = json_object_new_array();
-    if (obj == NULL || arr == NULL) {
-        json_object_put(obj);
-        json_object_put(arr);
-        api_error(r, 500, "out of memory");
-        return API_DONE;
-    }
+    buf_reset(&r->body);
     if (who.role == USERDB_ROLE_ADMIN) {
-        n = userdb_count(ctx->db);
-        for (i = 0; i < n; i++)
-            if (userdb_get(ctx->db, i, &u) == 0)
-                json_object_array_add(arr, api_user_json(&u));
+        if (!api_listing.valid || api_listing.db != ctx->db ||
+            api_listing.version != userdb_view_version(ctx->db)) {
+            if (api_listing_build(ctx) == -1) {
+                api_error(r, 500, "out of memory");
+                return API_DONE;
+            }
+        }
+        rc = buf_append(&r->body, api_listing.body.data, api_listing.body.len);
     } else if (userdb_find(ctx->db, who.email, &u) == 0) {
-        json_object_array_add(arr, api_user_json(&u));
+        explicit_bzero(u.hash, sizeof(u.hash));
+        rc = buf_append_str(&r->body, "{\"users\":[");
+        if (rc == 0)
+            rc = api_user_record(&r->body, &u);
+        if (rc == 0)
+            rc = buf_append_str(&r->body, "]}");
     } else {
-        json_object_put(obj);
-        json_object_put(arr);
         api_error(r, 403, "log in first");
         return API_DONE;
     }
-    explicit_bzero(&u, sizeof(u));
-    json_object_object_add(obj, "users", arr);
-    api_set_json(r, 200, obj);
+    if (rc == -1) {
+        api_error(r, 500, "out of memory");
+        return API_DONE;
+    }
+    r->status = 200;
     api_no_store(r);
     return API_DONE;
 }

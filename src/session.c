@@ -68,7 +68,8 @@ struct session_header {
     uint64_t    count;                      /* used slots */
     uint32_t    retired;                    /* replaced by a newer file */
     uint32_t    unused;
-    uint8_t     reserved[72];
+    uint64_t    seq;                        /* odd while a writer changes slots */
+    uint8_t     reserved[64];
 };
 
 struct session_slot {
@@ -102,6 +103,7 @@ struct session_table {
     size_t              map_len;
     struct session_view v;
     int64_t             ttl, max_age;
+    int                 writing;    /* holds the write lock, seq is odd */
 };
 
 /* A used slot chosen for keeping or dropping. */
@@ -159,6 +161,8 @@ static int      session_email_is(const struct session_slot *, const char *);
 static void     session_fill(const struct session_table *,
                     const struct session_slot *, struct session_info *);
 static int      session_key(const char *, size_t, uint8_t *);
+static int      session_lookup_fast(struct session_table *, const uint8_t *,
+                    struct session_info *);
 
 static int64_t (*session_clock)(void);
 
@@ -300,6 +304,9 @@ session_lookup(struct session_table *t, const char *token, size_t token_len,
 
     if (session_key(token, token_len, key) == -1)
         return SESSION_NOT_FOUND;
+    if ((rc = session_lookup_fast(t, key, out)) != -2)
+        return rc;
+    rc = SESSION_NOT_FOUND;
     if (session_lock(t, F_RDLCK) == -1)
         return -1;
     now = session_now();
@@ -316,6 +323,55 @@ session_lookup(struct session_table *t, const char *token, size_t token_len,
     }
     session_unlock(t);
     return rc;
+}
+
+/*
+ * Lookups are most of the traffic and only read, so they take no lock: a
+ * writer makes the header's seq odd for as long as it changes slots (under
+ * its write lock), and a reader that saw seq even and unchanged around its
+ * probe and copy has a consistent result.  -2 when that cannot be had
+ * (a writer at work, another process's mapping, a retired file): then the
+ * caller takes the read lock.
+ */
+static int
+session_lookup_fast(struct session_table *t, const uint8_t *key,
+    struct session_info *out)
+{
+    struct session_slot copy;
+    uint64_t            s1, s2;
+    int64_t             i, now, last;
+    int                 tries;
+
+    if (t->pid != getpid() || t->readonly ||
+        __atomic_load_n(&t->v.hdr->retired, __ATOMIC_ACQUIRE) != 0)
+        return -2;
+    for (tries = 0; tries < 4; tries++) {
+        s1 = __atomic_load_n(&t->v.hdr->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1)
+            return -2;
+        i = session_find(&t->v, key);
+        if (i >= 0)
+            memcpy(&copy, &t->v.slots[i], sizeof(copy));
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        s2 = __atomic_load_n(&t->v.hdr->seq, __ATOMIC_RELAXED);
+        if (s1 != s2)
+            continue;
+        if (i < 0)
+            return SESSION_NOT_FOUND;
+        now = session_now();
+        if (session_expiry(t, &copy) <= now)
+            return SESSION_NOT_FOUND;
+        /* As under the read lock: a relaxed store of the time of use. */
+        last = __atomic_load_n(&t->v.slots[i].last_used, __ATOMIC_RELAXED);
+        if (now > last)
+            __atomic_store_n(&t->v.slots[i].last_used, now, __ATOMIC_RELAXED);
+        if (now > copy.last_used)
+            copy.last_used = now;
+        if (out != NULL)
+            session_fill(t, &copy, out);
+        return 0;
+    }
+    return -2;
 }
 
 int
@@ -745,8 +801,18 @@ session_lock(struct session_table *t, short type)
         }
         if (session_fd_lock(t->fd, type) == -1)
             return -1;
-        if (__atomic_load_n(&t->v.hdr->retired, __ATOMIC_ACQUIRE) == 0)
+        if (__atomic_load_n(&t->v.hdr->retired, __ATOMIC_ACQUIRE) == 0) {
+            if (type == F_WRLCK && !t->readonly) {
+                uint64_t seq = __atomic_load_n(&t->v.hdr->seq, __ATOMIC_RELAXED);
+
+                /* Odd from a writer that died: skip to the next odd. */
+                seq = (seq | 1) + ((seq & 1) ? 2 : 0);
+                __atomic_store_n(&t->v.hdr->seq, seq, __ATOMIC_RELAXED);
+                __atomic_thread_fence(__ATOMIC_SEQ_CST);
+                t->writing = 1;
+            }
             return 0;
+        }
         session_fd_lock(t->fd, F_UNLCK);
         t->pid = 0;         /* reattach on the next turn */
     }
@@ -757,6 +823,11 @@ session_lock(struct session_table *t, short type)
 static void
 session_unlock(struct session_table *t)
 {
+    if (t->writing) {
+        /* Even again: readers that saw the old value retry. */
+        __atomic_add_fetch(&t->v.hdr->seq, 1, __ATOMIC_RELEASE);
+        t->writing = 0;
+    }
     /* Unlocking a lock we hold cannot fail on a valid fd. */
     session_fd_lock(t->fd, F_UNLCK);
 }

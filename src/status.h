@@ -18,19 +18,20 @@
 /* Old and new workers overlap during a reload. */
 #define STATUS_MAX_SLOTS (2 * CONFIG_MAX_WORKERS)
 
+/* A cache line each, so workers never write to a line another uses. */
 struct status_slot {
     pid_t     pid;              /* 0: free */
     uint64_t  heartbeat_ms;     /* CLOCK_MONOTONIC, set each loop turn */
     long      connections;      /* open connections of this worker */
     uint64_t  requests;         /* answered requests */
-};
+} __attribute__((aligned(64)));
 
 struct status {
     int64_t   started_at;       /* CLOCK_MONOTONIC seconds at master start */
     int       workers_alive;    /* ready workers of the current generation */
     int       workers_configured;
     long      connections;      /* across all workers, for max_connections */
-    struct status_slot slots[STATUS_MAX_SLOTS];
+    struct status_slot slots[STATUS_MAX_SLOTS] __attribute__((aligned(64)));
 };
 
 struct status *status_create(void);

@@ -289,6 +289,29 @@ userdb_find(struct userdb *db, const char *email, struct userdb_user *out)
     return userdb_ix_read(db, i, out);
 }
 
+uint64_t
+userdb_view_version(const struct userdb *db)
+{
+    const struct userdb_index *ix = &db->ix;
+    uint64_t v = 1469598103934665603ULL;
+    uint64_t parts[7];
+    size_t   i;
+
+    parts[0] = (uint64_t)ix->dev;
+    parts[1] = (uint64_t)ix->ino;
+    parts[2] = (uint64_t)ix->end;
+    parts[3] = (uint64_t)ix->nlines;
+    parts[4] = (uint64_t)ix->mtime.tv_sec;
+    parts[5] = (uint64_t)ix->mtime.tv_nsec;
+    parts[6] = (uint64_t)(uintptr_t)ix->map;
+    /* FNV-1a over the parts: any change of any part changes it. */
+    for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        v ^= parts[i];
+        v *= 1099511628211ULL;
+    }
+    return v;
+}
+
 size_t
 userdb_count(const struct userdb *db)
 {

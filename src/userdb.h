@@ -98,6 +98,10 @@ int         userdb_refresh(struct userdb *db, char *err, size_t errlen);
 int         userdb_find(struct userdb *db, const char *email,
                 struct userdb_user *out);
 
+/* A number that changes whenever the view's contents may have changed
+ * (another inode, more lines, new times): the key for caches of it. */
+uint64_t    userdb_view_version(const struct userdb *db);
+
 /* Users in the current view, all or with one role; both O(1). */
 size_t      userdb_count(const struct userdb *db);
 size_t      userdb_count_role(const struct userdb *db, int role);

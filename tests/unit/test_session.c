@@ -1012,6 +1012,54 @@ START_TEST(test_random_creates_and_revokes_match_a_model)
 }
 END_TEST
 
+/*
+ * Lookups read without a lock while another process creates and revokes
+ * sessions around them (backward shifts move slots): a lookup must never
+ * miss the live session nor see another session's data.
+ */
+START_TEST(test_lockless_lookups_stay_consistent_under_writers)
+{
+    struct session_table *t;
+    struct session_info   info;
+    char                  tok[6][AUTH_TOKEN_LEN + 1], other[AUTH_TOKEN_LEN + 1];
+    char                  email[64];
+    pid_t                 writer;
+    int                   i, k, st, done = 0;
+
+    session_set_clock(NULL);
+    /* 16 slots, 6 readers' sessions and one churning: clusters form, and
+     * the backward shifts of the writer's revokes move readers' slots. */
+    t = open_table(8, 3600, 86400);
+    for (k = 0; k < 6; k++) {
+        snprintf(email, sizeof(email), "reader%d@example.com", k);
+        create(t, email, 2, tok[k]);
+    }
+    writer = fork();
+    ck_assert_int_ge(writer, 0);
+    if (writer == 0) {
+        for (i = 0; i < 30000; i++) {
+            if (session_create(t, "writer@example.com", 1, other, NULL) != 0)
+                _exit(1);
+            if (session_revoke(t, other, AUTH_TOKEN_LEN) != 0)
+                _exit(2);
+        }
+        _exit(0);
+    }
+    for (i = 0; !done; i++) {
+        k = i % 6;
+        snprintf(email, sizeof(email), "reader%d@example.com", k);
+        ck_assert_msg(lookup(t, tok[k], &info) == 0, "lookup %d missed", i);
+        ck_assert_str_eq(info.email, email);
+        if (i % 1000 == 0)
+            done = waitpid(writer, &st, WNOHANG) == writer;
+    }
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    fprintf(stderr, "lockless lookups: %d against 30000 writer rounds\n", i);
+    session_close(t);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -1070,6 +1118,7 @@ session_suite(void)
     tcase_add_checked_fixture(tc, sess_setup, sess_teardown);
     tcase_add_test(tc, test_forked_child_shares_sessions_with_parent);
     tcase_add_test(tc, test_8_processes_creating_500_sessions_each_keep_all_4000);
+    tcase_add_test(tc, test_lockless_lookups_stay_consistent_under_writers);
     suite_add_tcase(s, tc);
     return s;
 }
