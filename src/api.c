@@ -286,16 +286,19 @@ api_status_head(struct api_ctx *ctx, const struct api_request *req,
     if (api_refresh(ctx, r) == -1)
         return API_DONE;
     r->status = 200;
-    if (buf_appendf(&r->headers,
-        "X-Userapid-Status: ok\r\n"
-        "X-Userapid-Workers: %d/%d\r\n"
-        "X-Userapid-Uptime: %lld\r\n"
-        "X-Userapid-Version: %s\r\n"
-        "X-Userapid-Users: %zu\r\n",
-        __atomic_load_n(&ctx->status->workers_alive, __ATOMIC_RELAXED),
-        __atomic_load_n(&ctx->status->workers_configured, __ATOMIC_RELAXED),
-        (long long)status_uptime(ctx->status), USERAPID_VERSION,
-        userdb_count(ctx->db)) == -1)
+    /* Plain appends, no printf: HEAD / is the health check, called often. */
+    if (buf_append_str(&r->headers, "X-Userapid-Status: ok\r\nX-Userapid-Workers: ") == -1 ||
+        buf_append_u64(&r->headers, (uint64_t)__atomic_load_n(
+            &ctx->status->workers_alive, __ATOMIC_RELAXED)) == -1 ||
+        buf_append(&r->headers, "/", 1) == -1 ||
+        buf_append_u64(&r->headers, (uint64_t)__atomic_load_n(
+            &ctx->status->workers_configured, __ATOMIC_RELAXED)) == -1 ||
+        buf_append_str(&r->headers, "\r\nX-Userapid-Uptime: ") == -1 ||
+        buf_append_u64(&r->headers, (uint64_t)status_uptime(ctx->status)) == -1 ||
+        buf_append_str(&r->headers, "\r\nX-Userapid-Version: " USERAPID_VERSION
+            "\r\nX-Userapid-Users: ") == -1 ||
+        buf_append_u64(&r->headers, (uint64_t)userdb_count(ctx->db)) == -1 ||
+        buf_append(&r->headers, "\r\n", 2) == -1)
         api_error(r, 500, "out of memory");
     return API_DONE;
 }

@@ -102,3 +102,16 @@ buf_consume(struct buf *b, size_t n)
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
 }
+
+int
+buf_append_u64(struct buf *b, uint64_t v)
+{
+    char  tmp[20];
+    char *p = tmp + sizeof(tmp);
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hashpool.h"
@@ -28,6 +30,8 @@ struct hashpool {
     pthread_t           *threads;
 };
 
+#define HASHPOOL_NICE 5
+
 static void *hashpool_thread(void *arg);
 
 static void *
@@ -36,6 +40,14 @@ hashpool_thread(void *arg)
     struct hashpool     *p = arg;
     struct hashpool_job *job;
     uint64_t             one = 1;
+
+    /*
+     * A little below the event loop: a hash takes tens of milliseconds,
+     * and a loop that has to wait behind one stalls every connection of
+     * its worker.  Still all idle CPU goes to hashing.  Best effort: a
+     * sandbox may refuse it.
+     */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HASHPOOL_NICE);
 
     for (;;) {
         pthread_mutex_lock(&p->lock);
@@ -51,7 +63,9 @@ hashpool_thread(void *arg)
             p->todo_tail = NULL;
         pthread_mutex_unlock(&p->lock);
 
-        job->run(job);
+        /* Nobody waits for it: do not burn a hash's worth of CPU. */
+        if (!__atomic_load_n(&job->cancelled, __ATOMIC_ACQUIRE))
+            job->run(job);
 
         pthread_mutex_lock(&p->lock);
         job->next = NULL;
@@ -134,6 +148,12 @@ int
 hashpool_pending(const struct hashpool *p)
 {
     return p->pending;
+}
+
+void
+hashpool_cancel(struct hashpool_job *job)
+{
+    __atomic_store_n(&job->cancelled, 1, __ATOMIC_RELEASE);
 }
 
 void

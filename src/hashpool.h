@@ -14,6 +14,7 @@
 struct hashpool_job {
     void                 (*run)(struct hashpool_job *);
     struct hashpool_job   *next;        /* owned by the pool while queued */
+    int                    cancelled;   /* set by the loop: skip the work */
 };
 
 struct hashpool;
@@ -25,6 +26,9 @@ void             hashpool_free(struct hashpool *p);
 /* The eventfd that becomes readable when jobs are done. */
 int              hashpool_fd(const struct hashpool *p);
 void             hashpool_submit(struct hashpool *p, struct hashpool_job *job);
+/* The client is gone: a job not yet started is passed over (it still
+ * comes back through hashpool_collect). */
+void             hashpool_cancel(struct hashpool_job *job);
 /* Takes every finished job, oldest first, as a list through ->next. */
 struct hashpool_job *hashpool_collect(struct hashpool *p);
 /* Jobs submitted and not yet collected. */

@@ -857,18 +857,28 @@ http_response_write(struct buf *out, const struct http_response *r)
         date = now;
     }
 
-    if (buf_appendf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status,
-            http_status_reason(r->status), date) == -1)
+    /* Plain appends, no printf: this runs for every answer. */
+    if (buf_append_str(out, "HTTP/1.1 ") == -1 ||
+        buf_append_u64(out, (uint64_t)r->status) == -1 ||
+        buf_append(out, " ", 1) == -1 ||
+        buf_append_str(out, http_status_reason(r->status)) == -1 ||
+        buf_append_str(out, "\r\nDate: ") == -1 ||
+        buf_append_str(out, date) == -1 ||
+        buf_append(out, "\r\n", 2) == -1)
         goto fail;
-    if (r->server != NULL && buf_appendf(out, "Server: %s\r\n", r->server) == -1)
+    if (r->server != NULL && (buf_append_str(out, "Server: ") == -1 ||
+        buf_append_str(out, r->server) == -1 || buf_append(out, "\r\n", 2) == -1))
         goto fail;
-    if (r->request_id != NULL &&
-        buf_appendf(out, "X-Request-Id: %s\r\n", r->request_id) == -1)
+    if (r->request_id != NULL && (buf_append_str(out, "X-Request-Id: ") == -1 ||
+        buf_append_str(out, r->request_id) == -1 || buf_append(out, "\r\n", 2) == -1))
         goto fail;
-    if (r->content_type != NULL &&
-        buf_appendf(out, "Content-Type: %s\r\n", r->content_type) == -1)
+    if (r->content_type != NULL && (buf_append_str(out, "Content-Type: ") == -1 ||
+        buf_append_str(out, r->content_type) == -1 ||
+        buf_append(out, "\r\n", 2) == -1))
         goto fail;
-    if (!no_length && buf_appendf(out, "Content-Length: %zu\r\n", r->body_len) == -1)
+    if (!no_length && (buf_append_str(out, "Content-Length: ") == -1 ||
+        buf_append_u64(out, (uint64_t)r->body_len) == -1 ||
+        buf_append(out, "\r\n", 2) == -1))
         goto fail;
     if (!r->keep_alive) {
         if (buf_append_str(out, "Connection: close\r\n") == -1)

@@ -38,6 +38,7 @@
  *   store through the mapping never meets a full disk.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -165,6 +166,33 @@ static int      session_lookup_fast(struct session_table *, const uint8_t *,
                     struct session_info *);
 
 static int64_t (*session_clock)(void);
+
+/*
+ * getpid(2) is a system call on every lookup otherwise; the pid is kept
+ * here and renewed in the child of every fork(2).
+ */
+static pid_t          session_pid;
+static pthread_once_t session_pid_once = PTHREAD_ONCE_INIT;
+
+static void
+session_pid_renew(void)
+{
+    session_pid = getpid();
+}
+
+static void
+session_pid_init(void)
+{
+    session_pid = getpid();
+    pthread_atfork(NULL, NULL, session_pid_renew);
+}
+
+static pid_t
+session_self(void)
+{
+    pthread_once(&session_pid_once, session_pid_init);
+    return session_pid;
+}
 
 struct session_table *
 session_open(const char *state_dir, const struct session_cfg *cfg, int flags,
@@ -342,7 +370,7 @@ session_lookup_fast(struct session_table *t, const uint8_t *key,
     int64_t             i, now, last;
     int                 tries;
 
-    if (t->pid != getpid() || t->readonly ||
+    if (t->pid != session_self() || t->readonly ||
         __atomic_load_n(&t->v.hdr->retired, __ATOMIC_ACQUIRE) != 0)
         return -2;
     for (tries = 0; tries < 4; tries++) {
@@ -701,7 +729,7 @@ session_attach(struct session_table *t, char *err, size_t errlen)
     if (t->fd != -1)
         close(t->fd);
     t->fd = fd;
-    t->pid = getpid();
+    t->pid = session_self();
     t->map = map;
     t->map_len = (size_t)st.st_size;
     t->v.hdr = map;
@@ -785,7 +813,7 @@ session_lock(struct session_table *t, short type)
     int     tries;
 
     for (tries = 0; tries < SESSION_TRIES; tries++) {
-        if (t->pid != getpid()) {
+        if (t->pid != session_self()) {
             switch (session_attach(t, err, sizeof(err))) {
             case SESSION_ATTACHED:
                 break;

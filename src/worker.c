@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +56,8 @@
 #define IO_POOL_MAX        64
 #define MAX_EVENTS         256
 #define ORPHAN_DRAIN_MS    900
+#define HASH_THREADS_MAX   16
+#define HASH_QUEUE_MAX     1024           /* waiting jobs: more get 503 */
 
 enum conn_state {
     CONN_HEAD,          /* waiting for, or reading, a request head */
@@ -164,6 +167,20 @@ static void     conn_timer_set(struct worker *w, struct conn *c,
                     enum timer_list t, int refresh);
 static void     conn_timer_unlink(struct worker *w, struct conn *c);
 static uint64_t now_us(void);
+static int      worker_cpus(void);
+
+static int
+worker_cpus(void)
+{
+    cpu_set_t set;
+    int       n = 0;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n < 1)
+        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > HASH_THREADS_MAX ? HASH_THREADS_MAX : n;
+}
 
 static uint64_t
 now_us(void)
@@ -344,7 +361,9 @@ worker_setup(struct worker *w)
             log_msg(LOG_ERR, "worker: cannot make the dummy hash: %s", strerror(errno));
             return -1;
         }
-        if ((w->pool = hashpool_new(1)) == NULL) {
+        /* As many hashing threads as CPUs in every worker: connections
+         * are not spread evenly over workers, hashing capacity must be. */
+        if ((w->pool = hashpool_new(worker_cpus())) == NULL) {
             log_msg(LOG_ERR, "worker: cannot start the hashing thread: %s",
                 strerror(errno));
             return -1;
@@ -552,7 +571,13 @@ worker_date(struct worker *w)
 static void
 worker_request_id(struct worker *w, char out[17])
 {
-    snprintf(out, 17, "%08x%08x", w->id_prefix, (uint32_t)++w->id_counter);
+    static const char hex[] = "0123456789abcdef";
+    uint64_t          v = (uint64_t)w->id_prefix << 32 | (uint32_t)++w->id_counter;
+    int               i;
+
+    for (i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+    out[16] = '\0';
 }
 
 static void
@@ -624,7 +649,9 @@ conn_close(struct worker *w, struct conn *c)
     throttle_conn_release(w->args->throttle, c->remote, w->args->slot_index);
     status_conn_release(w->args->status, w->args->slot);
     if (c->job != NULL) {
-        /* The hashing thread still writes into c->job: free both later. */
+        /* The hashing thread may still write into c->job: free both
+         * later, and spare the hash if it has not started. */
+        hashpool_cancel(&c->job->pool);
         c->zombie = 1;
         return;
     }
@@ -661,6 +688,10 @@ conn_read(struct worker *w, struct conn *c)
         return -1;
     n = recv(c->fd, io->in + io->in_len, sizeof(io->in) - io->in_len, 0);
     if (n > 0) {
+        /* Edge-triggered: a short read drained the socket, and data that
+         * comes later raises a new edge.  Saves a read that finds nothing. */
+        if ((size_t)n < sizeof(io->in) - io->in_len)
+            c->readable = 0;
         io->in_len += (size_t)n;
         return (int)n;
     }
@@ -865,8 +896,17 @@ conn_handle(struct worker *w, struct conn *c)
     ar.body_len = c->body.len;
     ar.remote_addr = c->remote;
     if (api_handle(&w->api, &ar, &w->res) == API_PENDING) {
-        struct api_job *job = malloc(sizeof(*job));
+        struct api_job *job;
 
+        if (hashpool_pending(w->pool) >= HASH_QUEUE_MAX) {
+            /* A flood of logins must not queue minutes of hashing. */
+            explicit_bzero(&w->res.job, sizeof(w->res.job));
+            api_error(&w->res, 503, "too busy hashing passwords; try again");
+            buf_append_str(&w->res.headers, "Retry-After: 1\r\n");
+            conn_respond(w, c);
+            return;
+        }
+        job = malloc(sizeof(*job));
         if (job == NULL) {
             explicit_bzero(&w->res.job, sizeof(w->res.job));
             api_error(&w->res, 500, "out of memory");
