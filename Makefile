@@ -169,6 +169,9 @@ install: all
 	chmod 0644 $(DESTDIR)$(systemdunitdir)/userapid.service
 	install -m 0644 systemd/userapid.socket $(DESTDIR)$(systemdunitdir)/
 	install -m 0644 systemd/userapid.catalog $(DESTDIR)$(catalogdir)/
+	install -d $(DESTDIR)$(datarootdir)/bash-completion/completions
+	install -m 0644 scripts/userapi.bash-completion \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapi
 	@if [ -e $(DESTDIR)$(sysconfdir)/userapid/userapid.conf ]; then \
 	    echo "keeping $(DESTDIR)$(sysconfdir)/userapid/userapid.conf"; \
 	else \
@@ -186,7 +189,8 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(mandir)/man8/,$(notdir $(MAN8))) \
 	    $(DESTDIR)$(systemdunitdir)/userapid.service \
 	    $(DESTDIR)$(systemdunitdir)/userapid.socket \
-	    $(DESTDIR)$(catalogdir)/userapid.catalog
+	    $(DESTDIR)$(catalogdir)/userapid.catalog \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapi
 	@echo "left $(DESTDIR)$(sysconfdir)/userapid/ and the state in place"
 
 # A packaged tree under build/, for the unit checks in make check.

@@ -122,9 +122,11 @@ START_TEST(test_staged_layout_and_modes)
         "/usr/share/man/man5/userapid.conf.5",
         "/lib/systemd/system/userapid.service", "/lib/systemd/system/userapid.socket",
         "/usr/lib/systemd/catalog/userapid.catalog", "/etc/userapid/userapid.conf",
+        "/usr/bin/userapi", "/usr/share/man/man1/userapi.1",
+        "/usr/share/bash-completion/completions/userapi",
     };
     static const unsigned modes[] = {
-        0755, 0755, 0644, 0644, 0644, 0644, 0644, 0644, 0644,
+        0755, 0755, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0755, 0644, 0644,
     };
     char   path[1024];
     size_t i;
