@@ -30,6 +30,7 @@
 #include "log.h"
 
 #define COOKIE_NAME      "userapid_session"
+#define STATUS_REFRESH_MS 100
 
 typedef int (*api_handler)(struct api_ctx *, const struct api_request *,
     struct api_response *);
@@ -278,12 +279,41 @@ api_db_error(struct api_ctx *ctx, struct api_response *r)
     return API_DONE;
 }
 
+/*
+ * HEAD / is the health check: it reads the database only when a worker
+ * changed it, or at most every STATUS_REFRESH_MS for changes made by
+ * userapictl, instead of a stat(2) per request.
+ */
+static int
+api_status_refresh(struct api_ctx *ctx, struct api_response *r)
+{
+    static uint64_t seen_changes, refreshed_ms;
+    uint64_t        changes, now = status_monotonic_ms();
+
+    changes = __atomic_load_n(&ctx->status->db_changes, __ATOMIC_ACQUIRE);
+    if (changes == seen_changes && refreshed_ms != 0 &&
+        now - refreshed_ms < STATUS_REFRESH_MS)
+        return 0;
+    if (api_refresh(ctx, r) == -1)
+        return -1;
+    seen_changes = changes;
+    refreshed_ms = now;
+    return 0;
+}
+
+/* Tells the other workers (their HEAD /) that users.db changed. */
+static void
+api_db_changed(struct api_ctx *ctx)
+{
+    __atomic_add_fetch(&ctx->status->db_changes, 1, __ATOMIC_RELEASE);
+}
+
 static int
 api_status_head(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r)
 {
     (void)req;
-    if (api_refresh(ctx, r) == -1)
+    if (api_status_refresh(ctx, r) == -1)
         return API_DONE;
     r->status = 200;
     /* Plain appends, no printf: HEAD / is the health check, called often. */
@@ -1089,6 +1119,7 @@ api_create_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r
     }
     if (rc != 0)
         return api_db_error(ctx, r);
+    api_db_changed(ctx);
     snprintf(fuser, sizeof(fuser), "USERAPID_USER=%s", u.email);
     snprintf(frole, sizeof(frole), "USERAPID_ROLE=%s", userdb_role_name(u.role));
     extra[0] = fuser;
@@ -1201,6 +1232,7 @@ api_user_delete(struct api_ctx *ctx, const struct api_request *req,
     }
     if (rc != 0)
         return api_db_error(ctx, r);
+    api_db_changed(ctx);
     session_revoke_user(ctx->sessions, target, NULL);
     snprintf(fuser, sizeof(fuser), "USERAPID_USER=%s", target);
     snprintf(fby, sizeof(fby), "USERAPID_ACTOR=%s", who.email);
@@ -1365,6 +1397,7 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
     }
     if (rc != 0)
         return api_db_error(ctx, r);
+    api_db_changed(ctx);
     if (job->role != 0)
         session_set_role(ctx->sessions, u.email, u.role);
     if (job->found) {

@@ -31,6 +31,7 @@ struct status {
     int       workers_alive;    /* ready workers of the current generation */
     int       workers_configured;
     long      connections;      /* across all workers, for max_connections */
+    uint64_t  db_changes;       /* users.db changes made by the workers */
     struct status_slot slots[STATUS_MAX_SLOTS] __attribute__((aligned(64)));
 };
 

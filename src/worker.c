@@ -119,6 +119,7 @@ struct worker {
     uint64_t                  drain_deadline;
     long                      nconns;
     struct conn              *conns;
+    struct conn              *dead;     /* closed, freed after the batch */
     struct timer_queue        timers[TIMER_COUNT];
     struct conn_io           *io_pool;
     int                       io_pool_len;
@@ -147,6 +148,7 @@ static void     worker_request_id(struct worker *w, char out[17]);
 
 static void     worker_jobs_done(struct worker *w);
 static void     worker_cleanup(struct worker *w);
+static void     worker_reap(struct worker *w);
 static void     conn_run(struct worker *w, struct conn *c);
 static void     conn_free(struct worker *w, struct conn *c);
 static void     conn_respond(struct worker *w, struct conn *c);
@@ -248,6 +250,10 @@ worker_run(const struct worker_args *a)
             } else {
                 struct conn *c = p;
 
+                /* Closed earlier in this batch: its memory waits in the
+                 * dead list until the batch is done. */
+                if (c->fd == -1)
+                    continue;
                 if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                     c->readable = 1;
                 if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -256,6 +262,7 @@ worker_run(const struct worker_args *a)
             }
         }
         worker_expire(&w);
+        worker_reap(&w);
         if (w.draining && (w.nconns == 0 || w.now_ms >= w.drain_deadline))
             break;
     }
@@ -286,6 +293,7 @@ worker_cleanup(struct worker *w)
         else
             conn_free(w, c);
     }
+    worker_reap(w);
     while ((io = w->io_pool) != NULL) {
         w->io_pool = io->next;
         free(io);
@@ -671,7 +679,22 @@ conn_free(struct worker *w, struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     w->nconns--;
-    free(c);
+    /* Events for it may still wait in the current epoll batch. */
+    c->fd = -1;
+    c->next = w->dead;
+    w->dead = c;
+}
+
+/* Frees the connections closed during the batch just handled. */
+static void
+worker_reap(struct worker *w)
+{
+    struct conn *c;
+
+    while ((c = w->dead) != NULL) {
+        w->dead = c->next;
+        free(c);
+    }
 }
 
 /* Reads what fits.  Returns >0 bytes, 0 on EOF, -1 when drained, -2 on error. */
