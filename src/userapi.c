@@ -41,6 +41,7 @@
 #include <json-c/json.h>
 
 #include "auth.h"
+#include "prompt.h"
 
 /* Exit statuses, documented in userapi(1). */
 #define UA_EXIT_FAIL        1   /* local failure: terminal, files, answer */
@@ -118,9 +119,6 @@ static int  ua_session_load(const struct ua *, struct ua_session *, int);
 static int  ua_session_save(const struct ua *, const struct ua_session *);
 static int  ua_session_remove(const struct ua *);
 
-static int  ua_read_line(int, char *, size_t, size_t *);
-static void ua_tty_signal(int);
-static int  ua_tty_read(int, const char *, char *, size_t, size_t *);
 static int  ua_password(int, int, const char *, const char *, char *, size_t);
 
 static size_t ua_body_cb(char *, size_t, size_t, void *);
@@ -176,8 +174,6 @@ static const struct ua_command ua_commands[] = {
 
 /* The terminal whose echo a password prompt turned off, for the signal
  * handler to restore. */
-static volatile sig_atomic_t ua_tty_fd = -1;
-static struct termios        ua_tty_saved;
 
 /* ---- messages and options ----------------------------------------------- */
 
@@ -732,97 +728,8 @@ ua_session_remove(const struct ua *ua)
 
 /* ---- passwords ------------------------------------------------------------ */
 
-/*
- * Reads one line from fd, a byte at a time so nothing after it is taken,
- * into buf without its LF.  0 with *len set; 1 when it does not fit in
- * size - 1 bytes (the rest of the line is read and dropped); 2 at the end
- * of input before any byte; -1 on a read error.
- */
-static int
-ua_read_line(int fd, char *buf, size_t size, size_t *len)
-{
-    size_t  n = 0;
-    ssize_t r;
-    char    ch = 0;
-    int     over = 0, any = 0;
 
-    for (;;) {
-        r = read(fd, &ch, 1);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1)
-            return -1;
-        if (r == 0 || ch == '\n')
-            break;
-        any = 1;
-        if (n + 1 < size)
-            buf[n++] = ch;
-        else
-            over = 1;
-    }
-    explicit_bzero(&ch, sizeof(ch));
-    buf[n] = '\0';
-    *len = n;
-    if (r == 0 && !any)
-        return 2;
-    return over;
-}
 
-/* Puts the terminal back as it was, then dies of the signal. */
-static void
-ua_tty_signal(int sig)
-{
-    if (ua_tty_fd != -1)
-        tcsetattr(ua_tty_fd, TCSAFLUSH, &ua_tty_saved);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/*
- * Prompts on the terminal fd and reads a line with echo off into pw.  A
- * signal that kills us meanwhile restores the echo first; stopping (^Z)
- * waits until the line is read.  Returns as ua_read_line.
- */
-static int
-ua_tty_read(int fd, const char *prompt, char *pw, size_t size, size_t *len)
-{
-    static const int    sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-    struct sigaction    sa, old[4];
-    struct termios      noecho;
-    sigset_t            block, oldmask;
-    size_t              i;
-    int                 rc, saved;
-
-    if (tcgetattr(fd, &ua_tty_saved) == -1)
-        return -1;
-    noecho = ua_tty_saved;
-    noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
-    noecho.c_lflag |= ECHONL;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = ua_tty_signal;
-    sigemptyset(&sa.sa_mask);
-    sigemptyset(&block);
-    sigaddset(&block, SIGTSTP);
-    sigprocmask(SIG_BLOCK, &block, &oldmask);
-    for (i = 0; i < 4; i++)
-        sigaction(sigs[i], &sa, &old[i]);
-    ua_tty_fd = fd;
-    /* Echo off before the prompt shows: TCSAFLUSH drops what was typed
-     * before it, and only that. */
-    if (tcsetattr(fd, TCSAFLUSH, &noecho) == -1 ||
-        write(fd, prompt, strlen(prompt)) == -1)
-        rc = -1;
-    else
-        rc = ua_read_line(fd, pw, size, len);
-    saved = errno;
-    tcsetattr(fd, TCSAFLUSH, &ua_tty_saved);
-    ua_tty_fd = -1;
-    for (i = 0; i < 4; i++)
-        sigaction(sigs[i], &old[i], NULL);
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
-    errno = saved;
-    return rc;
-}
 
 /*
  * A password into pw (UA_PASSWORD_MAX + 1 bytes): the next line of stdin
@@ -839,7 +746,7 @@ ua_password(int from_stdin, int confirm, const char *what, const char *prompt,
     int     fd = -1, r, rc = UA_EXIT_FAIL;
 
     if (from_stdin) {
-        r = ua_read_line(STDIN_FILENO, pw, size, &len);
+        r = prompt_read_line(STDIN_FILENO, pw, size, &len);
         if (r == -1) {
             ua_err("standard input: %s", strerror(errno));
             goto out;
@@ -854,7 +761,7 @@ ua_password(int from_stdin, int confirm, const char *what, const char *prompt,
                 "--password-stdin)", what, strerror(errno));
             goto out;
         }
-        r = ua_tty_read(fd, prompt, pw, size, &len);
+        r = prompt_password(fd, prompt, pw, size, &len);
         if (r == -1 || r == 2) {
             ua_err("cannot read the %s from the terminal%s%s", what,
                 r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
@@ -866,7 +773,7 @@ ua_password(int from_stdin, int confirm, const char *what, const char *prompt,
         goto out;
     }
     if (fd != -1 && confirm) {
-        r = ua_tty_read(fd, "Retype it: ", again, sizeof(again), &len2);
+        r = prompt_password(fd, "Retype it: ", again, sizeof(again), &len2);
         if (r == -1 || r == 2) {
             ua_err("cannot read the %s from the terminal%s%s", what,
                 r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");

@@ -44,6 +44,7 @@
 #include "auth.h"
 #include "config.h"
 #include "log.h"
+#include "prompt.h"
 #include "master.h"
 #include "session.h"
 #include "userdb.h"
@@ -112,11 +113,8 @@ static void ctl_owner(struct ctl *, const struct stat *);
 static int  ctl_fix_owner(const struct ctl *);
 static void ctl_audit(const char *, const char *, const char *, ...)
                 __attribute__((format(printf, 3, 4)));
-static int  ctl_read_line(int, char *, size_t, size_t *);
 static int  ctl_password_ok(const struct ctl *, const char *, size_t, char *,
                 size_t);
-static void ctl_tty_signal(int);
-static int  ctl_tty_read(int, const char *, char *, size_t, size_t *);
 static int  ctl_password_hash(const struct ctl *, int, const char *, char *,
                 size_t);
 static int  ctl_count_session(const struct session_info *, void *);
@@ -183,8 +181,6 @@ static const struct ctl_command ctl_commands[] = {
 
 /* The terminal whose echo a password prompt turned off, for the signal
  * handler to restore. */
-static volatile sig_atomic_t ctl_tty_fd = -1;
-static struct termios        ctl_tty_saved;
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -506,41 +502,6 @@ ctl_audit(const char *msgid, const char *email, const char *fmt, ...)
 
 /* ---- passwords ---------------------------------------------------------- */
 
-/*
- * Reads one line from fd, a byte at a time so nothing after it is taken,
- * into buf without its LF.  0 with *len set; 1 when it does not fit in
- * size - 1 bytes (the rest of the line is read and dropped); 2 at the end
- * of input before any byte; -1 on a read error.
- */
-static int
-ctl_read_line(int fd, char *buf, size_t size, size_t *len)
-{
-    size_t  n = 0;
-    ssize_t r;
-    char    ch = 0;
-    int     over = 0, any = 0;
-
-    for (;;) {
-        r = read(fd, &ch, 1);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1)
-            return -1;
-        if (r == 0 || ch == '\n')
-            break;
-        any = 1;
-        if (n + 1 < size)
-            buf[n++] = ch;
-        else
-            over = 1;
-    }
-    explicit_bzero(&ch, sizeof(ch));
-    buf[n] = '\0';
-    *len = n;
-    if (r == 0 && !any && n == 0)
-        return 2;
-    return over;
-}
 
 /* Whether pw[0..len) is a password the daemon would take; why when not. */
 static int
@@ -567,61 +528,7 @@ ctl_password_ok(const struct ctl *c, const char *pw, size_t len, char *why,
     return 0;
 }
 
-/* Puts the terminal back as it was, then dies of the signal. */
-static void
-ctl_tty_signal(int sig)
-{
-    if (ctl_tty_fd != -1)
-        tcsetattr(ctl_tty_fd, TCSAFLUSH, &ctl_tty_saved);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
 
-/*
- * Prompts on the terminal fd and reads a line with echo off into pw.  A
- * signal that kills us meanwhile restores the echo first; stopping (^Z)
- * waits until the line is read.  Returns as ctl_read_line.
- */
-static int
-ctl_tty_read(int fd, const char *prompt, char *pw, size_t size, size_t *len)
-{
-    static const int    sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-    struct sigaction    sa, old[4];
-    struct termios      noecho;
-    sigset_t            block, oldmask;
-    size_t              i;
-    int                 rc, saved;
-
-    if (tcgetattr(fd, &ctl_tty_saved) == -1)
-        return -1;
-    noecho = ctl_tty_saved;
-    noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
-    noecho.c_lflag |= ECHONL;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = ctl_tty_signal;
-    sigemptyset(&sa.sa_mask);
-    sigemptyset(&block);
-    sigaddset(&block, SIGTSTP);
-    sigprocmask(SIG_BLOCK, &block, &oldmask);
-    for (i = 0; i < 4; i++)
-        sigaction(sigs[i], &sa, &old[i]);
-    ctl_tty_fd = fd;
-    /* Echo off before the prompt shows: TCSAFLUSH drops what was typed
-     * before it, and only that. */
-    if (tcsetattr(fd, TCSAFLUSH, &noecho) == -1 ||
-        write(fd, prompt, strlen(prompt)) == -1)
-        rc = -1;
-    else
-        rc = ctl_read_line(fd, pw, size, len);
-    saved = errno;
-    tcsetattr(fd, TCSAFLUSH, &ctl_tty_saved);
-    ctl_tty_fd = -1;
-    for (i = 0; i < 4; i++)
-        sigaction(sigs[i], &old[i], NULL);
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
-    errno = saved;
-    return rc;
-}
 
 /*
  * A new password for email, from one line of stdin or typed twice on the
@@ -637,7 +544,7 @@ ctl_password_hash(const struct ctl *c, int from_stdin, const char *email,
     int     fd = -1, r, rc = EXIT_RUNTIME;
 
     if (from_stdin) {
-        r = ctl_read_line(STDIN_FILENO, pw, sizeof(pw), &len);
+        r = prompt_read_line(STDIN_FILENO, pw, sizeof(pw), &len);
         if (r == -1) {
             ctl_err("standard input: %s", strerror(errno));
             goto out;
@@ -653,7 +560,7 @@ ctl_password_hash(const struct ctl *c, int from_stdin, const char *email,
             goto out;
         }
         snprintf(prompt, sizeof(prompt), "New password for %s: ", email);
-        r = ctl_tty_read(fd, prompt, pw, sizeof(pw), &len);
+        r = prompt_password(fd, prompt, pw, sizeof(pw), &len);
         if (r == -1 || r == 2) {
             ctl_err("cannot read the password from the terminal%s%s",
                 r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
@@ -669,7 +576,7 @@ ctl_password_hash(const struct ctl *c, int from_stdin, const char *email,
         goto out;
     }
     if (fd != -1) {
-        r = ctl_tty_read(fd, "Retype it: ", again, sizeof(again), &len2);
+        r = prompt_password(fd, "Retype it: ", again, sizeof(again), &len2);
         if (r == -1 || r == 2) {
             ctl_err("cannot read the password from the terminal%s%s",
                 r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
