@@ -91,7 +91,8 @@ static int  api_patch_done(struct api_ctx *, struct api_job *, struct api_respon
 
 static void api_set_json(struct api_response *r, int status,
                 struct json_object *obj);
-static struct json_object *api_user_json(const struct userdb_user *u);
+static int  api_set_record(struct api_response *r, int status,
+                const struct userdb_user *u);
 static int  api_decode_body(const struct api_request *req,
                 struct api_response *r, struct api_fields *f);
 static void api_fields_free(struct api_fields *f);
@@ -229,24 +230,6 @@ static void
 api_no_store(struct api_response *r)
 {
     buf_append_str(&r->headers, "Cache-Control: no-store\r\n");
-}
-
-static struct json_object *
-api_user_json(const struct userdb_user *u)
-{
-    struct json_object *o = json_object_new_object();
-    char                t[USERDB_TIME_LEN + 1];
-
-    if (o == NULL)
-        return NULL;
-    if (userdb_format_time(u->created_at, t) == -1)
-        snprintf(t, sizeof(t), "1970-01-01T00:00:00Z");
-    json_object_object_add(o, "email", json_object_new_string(u->email));
-    json_object_object_add(o, "role",
-        json_object_new_string(userdb_role_name(u->role)));
-    json_object_object_add(o, "role_id", json_object_new_int(u->role));
-    json_object_object_add(o, "created_at", json_object_new_string(t));
-    return o;
 }
 
 /* Picks up changes other processes made.  0, or -1 with r answered. */
@@ -900,8 +883,8 @@ api_json_string(struct buf *b, const char *s)
 }
 
 /*
- * A user record, the same bytes api_user_json gives, written directly:
- * the admin listing holds thousands of them.
+ * A user record, written directly (the admin listing holds thousands):
+ * {"email","role","role_id","created_at"}.
  */
 static int
 api_user_record(struct buf *b, const struct userdb_user *u)
@@ -914,6 +897,19 @@ api_user_record(struct buf *b, const struct userdb_user *u)
         return -1;
     return buf_appendf(b, ",\"role\":\"%s\",\"role_id\":%d,\"created_at\":\"%s\"}",
         userdb_role_name(u->role), u->role, t);
+}
+
+/* One user record as the whole answer. */
+static int
+api_set_record(struct api_response *r, int status, const struct userdb_user *u)
+{
+    buf_reset(&r->body);
+    if (api_user_record(&r->body, u) == -1) {
+        api_error(r, 500, "out of memory");
+        return -1;
+    }
+    r->status = status;
+    return 0;
 }
 
 /*
@@ -1127,8 +1123,8 @@ api_create_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r
     extra[2] = NULL;
     log_event(LOG_NOTICE, MSGID_USER_CREATED, extra, "user %s created (%s)",
         u.email, userdb_role_name(u.role));
-    api_set_json(r, 201, api_user_json(&u));
-    api_location(r, u.email);
+    if (api_set_record(r, 201, &u) == 0)
+        api_location(r, u.email);
     api_no_store(r);
     return API_DONE;
 }
@@ -1200,7 +1196,7 @@ api_user_get(struct api_ctx *ctx, const struct api_request *req,
         return API_DONE;
     }
     explicit_bzero(u.hash, sizeof(u.hash));
-    api_set_json(r, 200, api_user_json(&u));
+    api_set_record(r, 200, &u);
     api_no_store(r);
     return API_DONE;
 }
@@ -1410,7 +1406,7 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
     if (job->role != 0)
         log_msg(LOG_NOTICE, "role of %s set to %s by %s", u.email,
             userdb_role_name(u.role), job->actor);
-    api_set_json(r, 200, api_user_json(&u));
+    api_set_record(r, 200, &u);
     api_no_store(r);
     return API_DONE;
 }
