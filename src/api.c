@@ -201,6 +201,9 @@ api_error(struct api_response *r, int status, const char *message)
         return;
     }
     api_set_json(r, status, obj);
+    /* RFC 9110, 15.5.2: a 401 names the scheme that would succeed. */
+    if (status == 401)
+        buf_append_str(&r->headers, "WWW-Authenticate: Bearer realm=\"userapid\"\r\n");
 }
 
 /* Serialises obj (taking ownership) as the body. */
@@ -834,7 +837,7 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
         return API_DONE;
     }
     if (job->result == -1 && job->found)
-        log_msg(LOG_ERR, "password verification failed: %s", strerror(errno));
+        log_msg(LOG_ERR, "password verification failed: %s", strerror(job->error));
     snprintf(femail, sizeof(femail), "USERAPID_USER=%s", job->email);
     snprintf(faddr, sizeof(faddr), "REMOTE_ADDR=%s", job->remote);
     extra[0] = femail;
@@ -1098,7 +1101,7 @@ api_create_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r
     if (job->actor[0] != '\0')
         snprintf(r->user, sizeof(r->user), "%s", job->actor);
     if (job->result != 0) {
-        log_msg(LOG_ERR, "password hashing failed: %s", strerror(errno));
+        log_msg(LOG_ERR, "password hashing failed: %s", strerror(job->error));
         api_error(r, 500, "cannot hash the password");
         return API_DONE;
     }
@@ -1367,7 +1370,7 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
 
     snprintf(r->user, sizeof(r->user), "%s", job->actor);
     if (job->result != 0) {
-        log_msg(LOG_ERR, "password hashing failed: %s", strerror(errno));
+        log_msg(LOG_ERR, "password hashing failed: %s", strerror(job->error));
         api_error(r, 500, "cannot hash the password");
         return API_DONE;
     }
@@ -1424,6 +1427,8 @@ api_job_run(struct hashpool_job *pj)
         job->result = auth_hash_password(job->password, job->cost, job->hash,
             sizeof(job->hash));
     }
+    /* errno is this thread's: the loop thread reads it from the job. */
+    job->error = job->result == -1 ? errno : 0;
     explicit_bzero(job->password, sizeof(job->password));
 }
 

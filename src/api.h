@@ -55,6 +55,8 @@ struct api_job {
     char                password[CONFIG_MAX_PASSWORD + 1];
     char                hash[AUTH_HASH_SIZE];   /* in for VERIFY, out for HASH */
     int                 result;         /* VERIFY: 1/0/-1; HASH: 0/-1 */
+    int                 error;          /* errno of a result of -1, set by
+                                           the hashing thread */
     /* Saved request state. */
     int                 found;
     int                 role;

@@ -68,8 +68,6 @@ static int  config_range(struct config_ctx *, const char *, long, long,
                 const char *, long *);
 static int  config_listen_parse(const char *, struct config_listen *, char *,
                 size_t);
-static int  config_listen_same(const struct config_listen *,
-                const struct config_listen *);
 static const struct config_key *config_key_find(const char *);
 static enum config_read config_read_line(FILE *, char *, size_t, const char **);
 static int  config_split_line(char *, char **, char **);
@@ -483,8 +481,7 @@ config_listen_parse(const char *text, struct config_listen *l, char *why,
     return 0;
 }
 
-/* Same family, address and port, however each was written. */
-static int
+int
 config_listen_same(const struct config_listen *a, const struct config_listen *b)
 {
     const struct sockaddr_in  *a4, *b4;

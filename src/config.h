@@ -84,6 +84,11 @@ int  config_set(struct config *c, const char *key, const char *value, int append
 /* Parses "ADDR:PORT" (IPv4, or [IPv6]:PORT) into l.  Returns 0 or -1. */
 int  config_parse_listen(const char *text, struct config_listen *l);
 
+/* Whether a and b are the same family, address and port, however each
+ * was written ("127.0.0.1:80" and "127.0.0.1:080"). */
+int  config_listen_same(const struct config_listen *a,
+         const struct config_listen *b);
+
 /* The worker count after resolving auto. */
 int  config_worker_count(const struct config *c);
 

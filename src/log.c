@@ -6,6 +6,12 @@
  * match, stderr is the journal and structured entries are worth sending.
  * Each stderr line goes out in one write(2) so lines from several worker
  * processes never interleave.
+ *
+ * Invariant: no byte below 0x20, no DEL and no unescaped backslash reaches
+ * a stderr line or a journal field from a caller's text.  Messages often
+ * hold what a client sent (an email that failed to log in, a path), so
+ * log_write escapes them as \xNN (and a backslash as \\): a client cannot
+ * end a line and forge the next one, nor send terminal escapes.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -95,18 +101,20 @@ static void
 log_write(int prio, const char *msgid, const char *const *extra,
     const char *msg)
 {
-    char            line[LOG_LINE_MAX], ts[32];
+    char            line[LOG_LINE_MAX], ts[32], safe[LOG_LINE_MAX];
     struct timespec now;
     struct tm       tm;
     size_t          len;
     int             n, i;
 
+    log_escape(msg, safe, sizeof(safe));
     if (log_journal) {
         struct iovec iov[4 + LOG_MAX_EXTRA];
         char         fmsg[LOG_LINE_MAX + 8], fprio[16], fid[48], fident[64];
+        char         fextra[LOG_MAX_EXTRA][LOG_LINE_MAX];
         int          niov = 0;
 
-        n = snprintf(fmsg, sizeof(fmsg), "MESSAGE=%s", msg);
+        n = snprintf(fmsg, sizeof(fmsg), "MESSAGE=%s", safe);
         iov[niov].iov_base = fmsg;
         iov[niov++].iov_len = n < 0 ? 0 : (size_t)n >= sizeof(fmsg) ?
             sizeof(fmsg) - 1 : (size_t)n;
@@ -123,8 +131,9 @@ log_write(int prio, const char *msgid, const char *const *extra,
             iov[niov++].iov_len = (size_t)n;
         }
         for (i = 0; extra != NULL && extra[i] != NULL && i < LOG_MAX_EXTRA; i++) {
-            iov[niov].iov_base = (void *)extra[i];
-            iov[niov++].iov_len = strlen(extra[i]);
+            iov[niov].iov_base = fextra[i];
+            iov[niov++].iov_len = log_escape(extra[i], fextra[i],
+                sizeof(fextra[i]));
         }
         if (sd_journal_sendv(iov, niov) >= 0)
             return;
@@ -136,12 +145,42 @@ log_write(int prio, const char *msgid, const char *const *extra,
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%ld]: %s: %s", ts,
         now.tv_nsec / 1000000, log_ident, (long)getpid(), log_prio_name(prio),
-        msg);
+        safe);
     len = n < 0 ? 0 : (size_t)n >= sizeof(line) - 1 ? sizeof(line) - 2 : (size_t)n;
     line[len++] = '\n';
     /* A failed log write has nowhere to be reported. */
     while (write(STDERR_FILENO, line, len) == -1 && errno == EINTR)
         ;
+}
+
+size_t
+log_escape(const char *in, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p;
+    size_t               o = 0;
+
+    for (p = (const unsigned char *)in; *p != '\0'; p++) {
+        if (*p >= 0x20 && *p != 0x7f && *p != '\\') {
+            if (o + 1 >= outlen)
+                break;
+            out[o++] = (char)*p;
+        } else if (*p == '\\') {
+            if (o + 2 >= outlen)
+                break;
+            out[o++] = '\\';
+            out[o++] = '\\';
+        } else {
+            if (o + 4 >= outlen)
+                break;
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+    return o;
 }
 
 void

@@ -9,6 +9,7 @@
 #ifndef USERAPID_LOG_H
 #define USERAPID_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
 
@@ -51,5 +52,13 @@ void log_msg(int prio, const char *fmt, ...)
 void log_event(int prio, const char *msgid, const char *const *extra,
          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void log_access(const struct log_access *a);
+
+/*
+ * Copies the string in to out (outlen >= 1) with bytes below 0x20 and DEL
+ * written as \xNN and a backslash as \\, cut to fit (never inside an
+ * escape).  Every log line and journal field goes through it.  Returns the
+ * length written.
+ */
+size_t log_escape(const char *in, char *out, size_t outlen);
 
 #endif

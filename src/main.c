@@ -16,6 +16,8 @@
 
 static void usage(FILE *fp);
 static char *join_args(int argc, char **argv);
+static int   opts_keep(struct master_opts *o, int argc, char **argv);
+static void  opts_free(struct master_opts *o);
 
 static void
 usage(FILE *fp)
@@ -147,30 +149,56 @@ main(int argc, char **argv)
         return 0;
     }
 
-    /*
-     * The strings of argv are about to be overwritten by the process title:
-     * keep copies of what the master needs again on SIGHUP.
-     */
-    o.cmdline = join_args(argc, argv);
-    o.config_path = strdup(o.config_path);
-    o.workers = o.workers ? strdup(o.workers) : NULL;
-    o.state_dir = o.state_dir ? strdup(o.state_dir) : NULL;
-    for (ch = 0; ch < o.nlisten; ch++)
-        o.listen[ch] = strdup(o.listen[ch]);
-    if (o.cmdline == NULL || o.config_path == NULL) {
+    if (opts_keep(&o, argc, argv) == -1) {
         fprintf(stderr, "userapid: out of memory\n");
+        opts_free(&o);
         return EXIT_RUNTIME;
     }
     proctitle_init(argc, argv);
 
     log_init("userapid", cfg.log_level);
     status = master_run(&o, &cfg);
-
-    free((char *)o.cmdline);
-    free((char *)o.config_path);
-    free((char *)o.workers);
-    free((char *)o.state_dir);
-    for (ch = 0; ch < o.nlisten; ch++)
-        free((char *)o.listen[ch]);
+    opts_free(&o);
     return status;
+}
+
+/*
+ * The strings of argv are about to be overwritten by the process title:
+ * copies of what the master needs again on SIGHUP.  0, or -1 when out of
+ * memory (what was copied is freed by opts_free).
+ */
+static int
+opts_keep(struct master_opts *o, int argc, char **argv)
+{
+    int i, rc = 0;
+
+    o->owned = 1;
+    if ((o->cmdline = join_args(argc, argv)) == NULL)
+        rc = -1;
+    if ((o->config_path = strdup(o->config_path)) == NULL)
+        rc = -1;
+    if (o->workers != NULL && (o->workers = strdup(o->workers)) == NULL)
+        rc = -1;
+    if (o->state_dir != NULL && (o->state_dir = strdup(o->state_dir)) == NULL)
+        rc = -1;
+    for (i = 0; i < o->nlisten; i++)
+        if ((o->listen[i] = strdup(o->listen[i])) == NULL)
+            rc = -1;
+    return rc;
+}
+
+static void
+opts_free(struct master_opts *o)
+{
+    int i;
+
+    if (!o->owned)
+        return;
+    free((char *)o->cmdline);
+    free((char *)o->config_path);
+    free((char *)o->workers);
+    free((char *)o->state_dir);
+    for (i = 0; i < o->nlisten; i++)
+        free((char *)o->listen[i]);
+    memset(o, 0, sizeof(*o));
 }

@@ -13,6 +13,17 @@
  * a backoff that grows with the crashes of the last CRASH_WINDOW_MS, and
  * CRASH_LIMIT crashes in that window end the master with EXIT_RUNTIME so
  * that systemd's Restart= policy takes over.
+ *
+ * Listen sockets belong to generations.  Invariants:
+ * - a worker holds exactly its generation's sockets (it closes the others
+ *   right after fork), so a socket that no generation serves any more is
+ *   not kept open, unserved, by a worker;
+ * - an address in both the old and the new configuration keeps its socket
+ *   (the same descriptor in both sets): it is never rebound and never
+ *   without a listener;
+ * - the master closes a socket once neither the serving generation nor
+ *   the one being started uses it; the old workers close theirs when they
+ *   start draining, so a removed address stops listening then.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,9 +61,17 @@
 struct master_worker {
     pid_t     pid;                      /* 0: slot free */
     int       generation;
+    int       number;                   /* 1..workers within the generation */
     int       ready;
     int       retiring;
     uint64_t  kill_at;                  /* when retiring: SIGKILL deadline */
+};
+
+/* Listen sockets of one generation, in the order of its cfg.listen (or as
+ * systemd passed them).  A socket kept over a reload is in two sets. */
+struct master_sockets {
+    int     fds[CONFIG_MAX_LISTEN];
+    int     n;
 };
 
 struct master {
@@ -60,8 +79,8 @@ struct master {
     struct config        cfg;
     struct status       *status;
     struct throttle     *throttle;
-    int                  listen_fds[CONFIG_MAX_LISTEN];
-    int                  nlisten;
+    struct master_sockets cur;          /* the serving generation's */
+    struct master_sockets next;         /* the starting generation's */
     int                  activated;     /* sockets came from systemd */
     int                  sigfd;
     int                  ready_rd, ready_wr;
@@ -69,10 +88,7 @@ struct master {
     int                  gen;           /* the serving generation */
     int                  next_gen;      /* being started by a reload, or 0 */
     struct config        next_cfg;
-    int                  next_nlisten;
-    int                  next_owns_fds; /* the reload bound new sockets */
     int                  crash_loop;
-    int                  next_fds[CONFIG_MAX_LISTEN];
     int                  announced;     /* READY=1 sent for gen */
     int                  stopping;
     uint64_t             stop_kill_at;
@@ -89,10 +105,16 @@ struct master {
 static int   master_check_state_dir(const char *dir);
 static int   master_prepare_state(const struct config *c);
 static int   master_first_admin(const struct config *c, struct userdb *db);
-static int   master_listen(const struct config *c, int *fds, int *nfds);
-static int   master_same_listen(const struct config *a, const struct config *b);
-static void  master_close_fds(int *fds, int n);
+static int   master_sockets_inherit(struct master *m);
+static int   master_listen(const struct config *c, const struct config *old,
+                 const struct master_sockets *keep, struct master_sockets *out);
+static int   master_sockets_has(const struct master_sockets *s, int fd);
+static void  master_sockets_close(struct master_sockets *s,
+                 const struct master_sockets *keep);
+static void  master_sockets_keep_only(const struct master *m,
+                 const struct master_sockets *mine);
 static int   master_spawn(struct master *m, int generation);
+static int   master_free_number(const struct master *m, int generation);
 static void  master_reap(struct master *m);
 static void  master_crashed(struct master *m, struct master_worker *w, int wstatus);
 static void  master_read_ready(struct master *m);
@@ -248,21 +270,34 @@ out:
     return rc;
 }
 
+/*
+ * The sockets of configuration c into out, in c's order: an address that
+ * old (may be NULL) lists too reuses keep's socket for it, any other is
+ * bound here.  On failure nothing new stays open and out is empty.
+ */
 static int
-master_listen(const struct config *c, int *fds, int *nfds)
+master_listen(const struct config *c, const struct config *old,
+    const struct master_sockets *keep, struct master_sockets *out)
 {
-    int i, fd, one = 1;
+    int i, j, fd, one = 1;
 
-    *nfds = 0;
+    out->n = 0;
     for (i = 0; i < c->nlisten; i++) {
         const struct config_listen *l = &c->listen[i];
 
+        for (j = 0; old != NULL && j < old->nlisten && j < keep->n; j++)
+            if (config_listen_same(&old->listen[j], l))
+                break;
+        if (old != NULL && j < old->nlisten && j < keep->n) {
+            out->fds[out->n++] = keep->fds[j];
+            continue;
+        }
         fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd == -1) {
             log_msg(LOG_ERR, "listen %s: socket: %s", l->text, strerror(errno));
             goto fail;
         }
-        fds[(*nfds)++] = fd;
+        out->fds[out->n++] = fd;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
             (l->addr.ss_family == AF_INET6 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)) {
@@ -280,31 +315,81 @@ master_listen(const struct config *c, int *fds, int *nfds)
     }
     return 0;
 fail:
-    master_close_fds(fds, *nfds);
-    *nfds = 0;
+    master_sockets_close(out, keep);
     return -1;
 }
 
 static int
-master_same_listen(const struct config *a, const struct config *b)
+master_sockets_has(const struct master_sockets *s, int fd)
 {
     int i;
 
-    if (a->nlisten != b->nlisten)
-        return 0;
-    for (i = 0; i < a->nlisten; i++)
-        if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
-            return 0;
-    return 1;
+    for (i = 0; s != NULL && i < s->n; i++)
+        if (s->fds[i] == fd)
+            return 1;
+    return 0;
 }
 
+/* Closes the sockets of s that keep (may be NULL) does not hold; empties s. */
 static void
-master_close_fds(int *fds, int n)
+master_sockets_close(struct master_sockets *s, const struct master_sockets *keep)
 {
     int i;
 
-    for (i = 0; i < n; i++)
-        close(fds[i]);
+    for (i = 0; i < s->n; i++)
+        if (!master_sockets_has(keep, s->fds[i]))
+            close(s->fds[i]);
+    s->n = 0;
+}
+
+/* In a new worker: closes every socket of the master that is not its own. */
+static void
+master_sockets_keep_only(const struct master *m, const struct master_sockets *mine)
+{
+    int i;
+
+    for (i = 0; i < m->cur.n; i++)
+        if (!master_sockets_has(mine, m->cur.fds[i]))
+            close(m->cur.fds[i]);
+    for (i = 0; m->next_gen != 0 && i < m->next.n; i++)
+        if (!master_sockets_has(mine, m->next.fds[i]) &&
+            !master_sockets_has(&m->cur, m->next.fds[i]))
+            close(m->next.fds[i]);
+}
+
+/*
+ * The sockets systemd passed, if any: 1 when there were some (they are in
+ * m->cur), 0 when there were none, -1 on error.
+ */
+static int
+master_sockets_inherit(struct master *m)
+{
+    int n, i, fd;
+
+    n = sd_listen_fds(1);
+    if (n < 0) {
+        log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
+        return -1;
+    }
+    if (n > CONFIG_MAX_LISTEN) {
+        log_msg(LOG_ERR, "systemd passed %d sockets, at most %d are supported",
+            n, CONFIG_MAX_LISTEN);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        fd = SD_LISTEN_FDS_START + i;
+        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+            log_msg(LOG_ERR, "passed descriptor %d is not a listening stream socket", fd);
+            return -1;
+        }
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+            fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+            log_msg(LOG_ERR, "passed descriptor %d: %s", fd, strerror(errno));
+            return -1;
+        }
+        m->cur.fds[m->cur.n++] = fd;
+    }
+    return n > 0;
 }
 
 /* Enough descriptors for max_connections, as far as the hard limit allows. */
@@ -348,36 +433,10 @@ master_run(const struct master_opts *o, const struct config *c)
         master_prepare_state(&m.cfg) == -1)
         return EXIT_RUNTIME;
 
-    n = sd_listen_fds(1);
-    if (n < 0) {
-        log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
+    if ((m.activated = master_sockets_inherit(&m)) == -1)
         return EXIT_RUNTIME;
-    }
-    if (n > CONFIG_MAX_LISTEN) {
-        log_msg(LOG_ERR, "systemd passed %d sockets, at most %d are supported",
-            n, CONFIG_MAX_LISTEN);
+    if (!m.activated && master_listen(&m.cfg, NULL, NULL, &m.cur) == -1)
         return EXIT_RUNTIME;
-    }
-    if (n > 0) {
-        for (i = 0; i < n; i++) {
-            int fd = SD_LISTEN_FDS_START + i;
-
-            if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-                log_msg(LOG_ERR, "passed descriptor %d is not a listening stream socket", fd);
-                return EXIT_RUNTIME;
-            }
-            if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
-                fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
-                log_msg(LOG_ERR, "passed descriptor %d: %s", fd, strerror(errno));
-                return EXIT_RUNTIME;
-            }
-            m.listen_fds[i] = fd;
-        }
-        m.nlisten = n;
-        m.activated = 1;
-    } else if (master_listen(&m.cfg, m.listen_fds, &m.nlisten) == -1) {
-        return EXIT_RUNTIME;
-    }
     master_raise_nofile(&m.cfg);
 
     if ((m.status = status_create()) == NULL ||
@@ -420,7 +479,7 @@ master_run(const struct master_opts *o, const struct config *c)
     extra[1] = NULL;
     log_event(LOG_NOTICE, MSGID_STARTED, extra,
         "userapid %s starting: %d workers, %d listen sockets%s, state in %s",
-        USERAPID_VERSION, config_worker_count(&m.cfg), m.nlisten,
+        USERAPID_VERSION, config_worker_count(&m.cfg), m.cur.n,
         m.activated ? " from systemd" : "", m.cfg.state_dir);
 
     m.gen = 1;
@@ -477,7 +536,9 @@ out:
         close(m.ready_rd);
     if (m.ready_wr != -1)
         close(m.ready_wr);
-    master_close_fds(m.listen_fds, m.nlisten);
+    if (m.next_gen != 0)
+        master_sockets_close(&m.next, &m.cur);
+    master_sockets_close(&m.cur, NULL);
     status_destroy(m.status);
     throttle_destroy(m.throttle);
     return m.exit_status;
@@ -489,10 +550,9 @@ master_spawn(struct master *m, int generation)
     struct master_worker *w = NULL;
     struct worker_args    a;
     const struct config  *c = generation == m->gen ? &m->cfg : &m->next_cfg;
-    const int            *fds = generation == m->gen ? m->listen_fds : m->next_fds;
-    int                   nfds = generation == m->gen ? m->nlisten : m->next_nlisten;
+    const struct master_sockets *socks = generation == m->gen ? &m->cur : &m->next;
     pid_t                 pid, master_pid = getpid();
-    int                   slot;
+    int                   slot, number;
 
     for (slot = 0; slot < STATUS_MAX_SLOTS; slot++)
         if (m->workers[slot].pid == 0) {
@@ -503,6 +563,7 @@ master_spawn(struct master *m, int generation)
         log_msg(LOG_ERR, "master_spawn: no free worker slot");
         return -1;
     }
+    number = master_free_number(m, generation);
     pid = fork();
     if (pid == -1) {
         log_msg(LOG_ERR, "master_spawn: fork: %s", strerror(errno));
@@ -513,6 +574,7 @@ master_spawn(struct master *m, int generation)
 
         close(m->sigfd);
         close(m->ready_rd);
+        master_sockets_keep_only(m, socks);
         /* Only the master speaks to systemd. */
         unsetenv("NOTIFY_SOCKET");
         unsetenv("WATCHDOG_USEC");
@@ -522,11 +584,12 @@ master_spawn(struct master *m, int generation)
         a.slot = &m->status->slots[slot];
         a.slot_index = slot;
         a.throttle = m->throttle;
-        a.listen_fds = fds;
-        a.nlisten = nfds;
+        a.listen_fds = socks->fds;
+        a.nlisten = socks->n;
         a.ready_fd = m->ready_wr;
         a.master_pid = master_pid;
         a.generation = generation;
+        a.number = number;
         log_set_level(c->log_level);
         status = worker_run(&a);
         /* exit, not _exit: under the sanitizers this runs the leak check. */
@@ -535,8 +598,26 @@ master_spawn(struct master *m, int generation)
     memset(w, 0, sizeof(*w));
     w->pid = pid;
     w->generation = generation;
+    w->number = number;
     log_msg(LOG_DEBUG, "worker %ld started (generation %d)", (long)pid, generation);
     return 0;
+}
+
+/* The lowest number no live worker of generation has: a respawned worker
+ * takes the number of the one it replaces. */
+static int
+master_free_number(const struct master *m, int generation)
+{
+    int number, i;
+
+    for (number = 1;; number++) {
+        for (i = 0; i < STATUS_MAX_SLOTS; i++)
+            if (m->workers[i].pid > 0 && m->workers[i].generation == generation &&
+                !m->workers[i].retiring && m->workers[i].number == number)
+                break;
+        if (i == STATUS_MAX_SLOTS)
+            return number;
+    }
 }
 
 static int
@@ -601,13 +682,10 @@ master_check_generation(struct master *m)
                 kill(w->pid, SIGTERM);
             }
         }
-        if (m->next_owns_fds) {
-            /* Old workers hold their own copies until they exit. */
-            master_close_fds(m->listen_fds, m->nlisten);
-            m->next_owns_fds = 0;
-            memcpy(m->listen_fds, m->next_fds, sizeof(m->listen_fds));
-            m->nlisten = m->next_nlisten;
-        }
+        /* Old workers hold their own copies until they start draining. */
+        master_sockets_close(&m->cur, &m->next);
+        m->cur = m->next;
+        m->next.n = 0;
         m->cfg = m->next_cfg;
         m->gen = m->next_gen;
         m->next_gen = 0;
@@ -649,8 +727,8 @@ master_notify_status(struct master *m, const char *prefix)
 
     listen[0] = '\0';
     if (m->activated) {
-        snprintf(listen, sizeof(listen), "%d socket%s from systemd", m->nlisten,
-            m->nlisten == 1 ? "" : "s");
+        snprintf(listen, sizeof(listen), "%d socket%s from systemd", m->cur.n,
+            m->cur.n == 1 ? "" : "s");
     } else {
         for (i = 0; i < m->cfg.nlisten && len < sizeof(listen); i++) {
             int n = snprintf(listen + len, sizeof(listen) - len, "%s%s",
@@ -770,9 +848,7 @@ master_reload(struct master *m)
                 kill(w->pid, SIGKILL);
             }
         }
-        if (m->next_owns_fds)
-            master_close_fds(m->next_fds, m->next_nlisten);
-        m->next_owns_fds = 0;
+        master_sockets_close(&m->next, &m->cur);
         m->next_gen = 0;
     }
     if (master_load_config(m->opts, &next, err, sizeof(err)) == -1)
@@ -786,14 +862,11 @@ master_reload(struct master *m)
         snprintf(err, sizeof(err), "state_dir %.400s is not usable", next.state_dir);
         goto reject;
     }
-    if (m->activated || master_same_listen(&m->cfg, &next)) {
-        memcpy(m->next_fds, m->listen_fds, sizeof(m->next_fds));
-        m->next_nlisten = m->nlisten;
-    } else if (master_listen(&next, m->next_fds, &m->next_nlisten) == -1) {
+    if (m->activated) {
+        m->next = m->cur;
+    } else if (master_listen(&next, &m->cfg, &m->cur, &m->next) == -1) {
         snprintf(err, sizeof(err), "cannot listen on the new addresses");
         goto reject;
-    } else {
-        m->next_owns_fds = 1;
     }
     m->next_cfg = next;
     m->next_gen = m->gen + 1;

@@ -23,6 +23,7 @@ struct master_opts {
     const char *workers;
     const char *state_dir;
     const char *cmdline;                /* for the process title */
+    int         owned;                  /* the strings are main's copies */
 };
 
 /* Defaults, then the file, then the command line.  0, or -1 with err set. */

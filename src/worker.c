@@ -92,6 +92,7 @@ struct conn {
     unsigned            readable : 1;   /* edge-triggered: not yet drained */
     unsigned            writable : 1;
     unsigned            eof : 1;        /* peer shut down its side */
+    unsigned            hup : 1;        /* epoll saw FIN or RST: read to the end */
     unsigned            closing : 1;    /* close once the output is written */
     unsigned            head_started : 1;
     unsigned            zombie : 1;     /* closed while its job runs */
@@ -149,6 +150,7 @@ static void     worker_request_id(struct worker *w, char out[17]);
 static void     worker_jobs_done(struct worker *w);
 static void     worker_cleanup(struct worker *w);
 static void     worker_reap(struct worker *w);
+static void     conn_event(struct worker *w, struct conn *c, uint32_t events);
 static void     conn_run(struct worker *w, struct conn *c);
 static void     conn_free(struct worker *w, struct conn *c);
 static void     conn_respond(struct worker *w, struct conn *c);
@@ -212,7 +214,8 @@ worker_run(const struct worker_args *a)
     if (prctl(PR_SET_PDEATHSIG, SIGUSR2) == -1 || getppid() != a->master_pid)
         return 1;
     prctl(PR_SET_NAME, "userapid-worker");
-    proctitle_set("userapid: worker process #%d", a->generation);
+    proctitle_set("userapid: worker process #%d (generation %d)", a->number,
+        a->generation);
 
     if (worker_setup(&w) == -1)
         return 1;
@@ -254,11 +257,7 @@ worker_run(const struct worker_args *a)
                  * dead list until the batch is done. */
                 if (c->fd == -1)
                     continue;
-                if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-                    c->readable = 1;
-                if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-                    c->writable = 1;
-                conn_run(&w, c);
+                conn_event(&w, c, ev[i].events);
             }
         }
         worker_expire(&w);
@@ -432,7 +431,8 @@ worker_drain_start(struct worker *w)
         return;
     w->draining = 1;
     w->drain_deadline = w->now_ms + (uint64_t)w->cfg->drain_timeout * 1000;
-    proctitle_set("userapid: worker process #%d (draining)", a->generation);
+    proctitle_set("userapid: worker process #%d (generation %d, draining)",
+        a->number, a->generation);
     /* Closing our copies frees the port as soon as every process that
      * still listens is gone, so a new master can bind it at once. */
     for (i = 0; i < a->nlisten; i++) {
@@ -697,6 +697,30 @@ worker_reap(struct worker *w)
     }
 }
 
+/*
+ * One epoll event for c.  Edge-triggered, so the flags say what changed:
+ * a FIN or RST that came with data in one edge raises no further edge, so
+ * it is remembered (hup) and reading goes on until the end of the stream
+ * is seen, in every state.  A reset or a connection shut both ways
+ * (EPOLLERR, EPOLLHUP) can carry no answer: it is closed at once, also
+ * while its request waits for a hashing thread (the job is then skipped).
+ */
+static void
+conn_event(struct worker *w, struct conn *c, uint32_t events)
+{
+    if ((events & (EPOLLERR | EPOLLHUP)) && c->state != CONN_LINGER) {
+        conn_close(w, c);
+        return;
+    }
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->hup = 1;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->readable = 1;
+    if (events & EPOLLOUT)
+        c->writable = 1;
+    conn_run(w, c);
+}
+
 /* Reads what fits.  Returns >0 bytes, 0 on EOF, -1 when drained, -2 on error. */
 static int
 conn_read(struct worker *w, struct conn *c)
@@ -712,8 +736,9 @@ conn_read(struct worker *w, struct conn *c)
     n = recv(c->fd, io->in + io->in_len, sizeof(io->in) - io->in_len, 0);
     if (n > 0) {
         /* Edge-triggered: a short read drained the socket, and data that
-         * comes later raises a new edge.  Saves a read that finds nothing. */
-        if ((size_t)n < sizeof(io->in) - io->in_len)
+         * comes later raises a new edge.  Saves a read that finds nothing;
+         * but after a FIN or RST no edge follows, so read on to see it. */
+        if ((size_t)n < sizeof(io->in) - io->in_len && !c->hup)
             c->readable = 0;
         io->in_len += (size_t)n;
         return (int)n;

@@ -21,6 +21,7 @@ struct worker_args {
     int                  ready_fd;      /* write end of the master's ready pipe */
     pid_t                master_pid;
     int                  generation;
+    int                  number;        /* 1..workers within the generation */
 };
 
 /*

@@ -71,6 +71,16 @@ harness_free_port(void)
 void
 daemon_write_conf(struct daemon *d, int workers, const char *extra)
 {
+    char listen[64];
+
+    snprintf(listen, sizeof(listen), "listen = 127.0.0.1:%d\n", d->port);
+    daemon_write_conf_listen(d, workers, listen, extra);
+}
+
+void
+daemon_write_conf_listen(struct daemon *d, int workers, const char *listen,
+    const char *extra)
+{
     FILE *fp;
     char  tmp[320];
 
@@ -81,9 +91,9 @@ daemon_write_conf(struct daemon *d, int workers, const char *extra)
     if (extra == NULL)
         extra = "";
     fprintf(fp, "# written by the test harness\n"
-        "listen = 127.0.0.1:%d\n"
+        "%s"
         "workers = %d\n"
-        "state_dir = %s\n", d->port, workers > 0 ? workers : 2, d->state_dir);
+        "state_dir = %s\n", listen, workers > 0 ? workers : 2, d->state_dir);
     /* Test defaults, unless the test sets the key itself. */
     if (strstr(extra, "header_timeout") == NULL)
         fprintf(fp, "header_timeout = 2\n");

@@ -45,6 +45,9 @@ void  daemon_prepare(struct daemon *d, const struct daemon_opts *o);
 void  daemon_start(struct daemon *d, const struct daemon_opts *o);
 /* Rewrites the config file (same port and state dir) with new extra lines. */
 void  daemon_write_conf(struct daemon *d, int workers, const char *extra);
+/* The same with other listen lines ("listen = ...\n" each) than d->port's. */
+void  daemon_write_conf_listen(struct daemon *d, int workers, const char *listen,
+          const char *extra);
 /* SIGTERM and wait; returns the wait status, or -1 after timeout_ms. */
 int   daemon_stop(struct daemon *d, int timeout_ms);
 /* Waits for exit; returns the wait status or -1 on timeout. */

@@ -382,6 +382,62 @@ START_TEST(test_post_unknown_and_wrong_password_same_401)
 }
 END_TEST
 
+/* RFC 9110, 15.5.2: every 401 names the scheme (wget drops the body
+ * of one without it). */
+START_TEST(test_401_carries_www_authenticate)
+{
+    const char *bodies[] = {
+        "{\"email\":\"nobody@example.com\",\"password\":\"password1\"}",
+        "{\"email\":\"admin@localhost\",\"password\":\"wrong-password\"}",
+        "{\"email\":\"admin@localhost\\u0000x\",\"password\":\"x\"}",
+    };
+    char        v[128], *r;
+    size_t      i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        r = call("POST", "/", NULL, NULL, bodies[i]);
+        ck_assert_int_eq(http_status(r), 401);
+        ck_assert_msg(http_header(r, "WWW-Authenticate", v, sizeof(v)), "%s", r);
+        ck_assert_str_eq(v, "Bearer realm=\"userapid\"");
+        free(r);
+    }
+}
+END_TEST
+
+/*
+ * A failed login whose email holds a line end or an escape sequence
+ * cannot forge a log line: the daemon's log has it escaped.
+ */
+START_TEST(test_failed_login_cannot_forge_log_lines)
+{
+    char *r, *log, *p;
+    int   lines_before = 0, n;
+
+    log = daemon_log(&d);
+    for (p = log; (p = strchr(p, '\n')) != NULL; p++)
+        lines_before++;
+    free(log);
+    r = call("POST", "/", NULL, NULL, "{\"email\":\"x@y.z\\n2026-01-01T00:00:00.000Z "
+        "userapid[1]: notice: user evil@example.com created (admin)\\u001b[2J\","
+        "\"password\":\"wrongpassword\"}");
+    ck_assert_int_eq(http_status(r), 401);
+    free(r);
+    sleep_ms(200);
+    log = daemon_log(&d);
+    /* The login email is matched lower-cased, and logged so. */
+    ck_assert_msg(strstr(log, "login failed for x@y.z\\x0a2026-01-01t00:00:00.000z "
+        "userapid[1]: notice: user evil@example.com created (admin)\\x1b[2j from ")
+        != NULL, "%s", log);
+    ck_assert(strchr(log, '\x1b') == NULL);
+    /* Only whole lines of our own: none starts with the forged text. */
+    ck_assert(strstr(log, "\n2026-01-01") == NULL);
+    for (n = 0, p = log; (p = strchr(p, '\n')) != NULL; p++)
+        n++;
+    ck_assert_int_ge(n, lines_before + 1);
+    free(log);
+}
+END_TEST
+
 START_TEST(test_login_with_nul_in_email_matches_nobody)
 {
     char *r = call("POST", "/", NULL, NULL,
@@ -1036,6 +1092,8 @@ api_suite(void)
     tcase_add_test(tc, test_post_logs_in_with_token_and_cookie);
     tcase_add_test(tc, test_post_form_login_as_curl_d_sends);
     tcase_add_test(tc, test_post_unknown_and_wrong_password_same_401);
+    tcase_add_test(tc, test_401_carries_www_authenticate);
+    tcase_add_test(tc, test_failed_login_cannot_forge_log_lines);
     tcase_add_test(tc, test_post_malformed_or_missing_field_is_400);
     tcase_add_test(tc, test_login_with_nul_in_email_matches_nobody);
     tcase_add_test(tc, test_secrets_never_logged);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -299,6 +300,74 @@ START_TEST(test_half_open_connections_do_not_slow_requests)
 }
 END_TEST
 
+/* The "connections" of GET /status, counting the asking one. */
+static long
+status_connections(struct daemon *d)
+{
+    char       *r = http_exchange_from(d->port, "127.0.7.9", "GET /status HTTP/1.1\r\n"
+        HOST "Connection: close\r\n\r\n", 3000);
+    const char *c;
+    long        n;
+
+    ck_assert_int_eq(http_status(r), 200);
+    c = strstr(http_body(r), "\"connections\":");
+    ck_assert_ptr_nonnull(c);
+    n = atol(c + 14);
+    free(r);
+    return n;
+}
+
+/*
+ * Clients that send part of a head, or a head and part of a body, and then
+ * close (FIN) or reset (RST) are noticed at once, though the FIN or RST
+ * comes in the same edge as their data.
+ */
+START_TEST(test_churned_partial_requests_free_their_slots_at_once)
+{
+    static const char *const partial[] = {
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: abc",
+        "PUT / HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n{\"email\":\"a",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc",
+    };
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "max_connections_per_ip = 2000\n"
+                                           "header_timeout = 30\n" };
+    static int         fds[600];
+    struct linger      rst = { 1, 0 };
+    double             t0, waited = -1;
+    long               n = -1;
+    int                i;
+
+    daemon_start(&d, &o);
+    for (i = 0; i < 600; i++) {
+        fds[i] = http_connect_from(d.port, "127.0.7.1");
+        ck_assert_int_ge(fds[i], 0);
+        if (i % 2 == 1)
+            ck_assert_int_eq(setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &rst,
+                sizeof(rst)), 0);
+    }
+    /* Each one's data and its FIN or RST leave back to back. */
+    for (i = 0; i < 600; i++) {
+        http_send_str(fds[i], partial[i % 3]);
+        close(fds[i]);
+    }
+    t0 = mono();
+    while (mono() - t0 < 2.0) {
+        if ((n = status_connections(&d)) == 1) {
+            waited = mono() - t0;
+            break;
+        }
+        sleep_ms(5);
+    }
+    fprintf(stderr, "600 partial requests closed or reset: connections back to "
+        "1 after %.1f ms (last count %ld)\n", waited * 1e3, n);
+    ck_assert_msg(waited >= 0, "%ld connections still counted after 2 s", n - 1);
+    ck_assert_msg(waited < 0.1, "connections back to 1 only after %.1f ms", waited * 1e3);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 START_TEST(test_slow_body_gets_408)
 {
     struct daemon      d;
@@ -556,6 +625,7 @@ hardening_suite(void)
     tcase_add_test(tc, test_login_timing_unknown_vs_wrong_password);
     tcase_add_test(tc, test_connection_cap_per_address);
     tcase_add_test(tc, test_half_open_connections_do_not_slow_requests);
+    tcase_add_test(tc, test_churned_partial_requests_free_their_slots_at_once);
     tcase_add_test(tc, test_slow_body_gets_408);
     tcase_add_test(tc, test_slow_reader_is_disconnected);
     tcase_add_test(tc, test_dead_master_workers_exit_and_new_master_starts);

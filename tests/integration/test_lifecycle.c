@@ -2,7 +2,9 @@
  * test_lifecycle.c - the master's life: command line and exit codes,
  * sd_notify, socket activation, reload, worker crashes, graceful stop.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -283,6 +285,129 @@ START_TEST(test_sighup_changes_worker_count)
 }
 END_TEST
 
+/*
+ * The inode of the socket listening on 127.0.0.1:port, from
+ * /proc/net/tcp (what ss -ltn shows), or 0 when nothing listens there.
+ */
+static unsigned long
+listen_inode(int port)
+{
+    FILE          *fp = fopen("/proc/net/tcp", "r");
+    char           line[512], want[32];
+    unsigned long  inode = 0, ino;
+    unsigned int   st;
+    char           local[64];
+
+    ck_assert_ptr_nonnull(fp);
+    snprintf(want, sizeof(want), "0100007F:%04X", port);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st,
+            &ino) == 3 && st == 0x0A && strcmp(local, want) == 0)
+            inode = ino;
+    }
+    fclose(fp);
+    return inode;
+}
+
+/* Waits until nothing listens on port; 1 when that happened in time. */
+static int
+wait_not_listening(int port, int timeout_ms)
+{
+    int waited;
+
+    for (waited = 0; waited < timeout_ms; waited += 20) {
+        if (listen_inode(port) == 0)
+            return 1;
+        sleep_ms(20);
+    }
+    return 0;
+}
+
+/* A connect to port is refused at once (nothing listens, no hang). */
+static int
+connect_refused(int port)
+{
+    struct sockaddr_in sin;
+    int                fd, rc;
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(0x7f000001);
+    rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+    close(fd);
+    return rc == -1 && errno == ECONNREFUSED;
+}
+
+/* Rewrites the listen lines, reloads, and waits for READY=1. */
+static void
+reload_listen(struct daemon *d, int a, int b)
+{
+    char lines[128] = "";
+
+    if (a != 0)
+        snprintf(lines, sizeof(lines), "listen = 127.0.0.1:%d\n", a);
+    if (b != 0)
+        snprintf(lines + strlen(lines), sizeof(lines) - strlen(lines),
+            "listen = 127.0.0.1:%d\n", b);
+    daemon_write_conf_listen(d, 2, lines, NULL);
+    d->notify_len = 0;
+    kill(d->pid, SIGHUP);
+    ck_assert(daemon_notify_wait(d, "RELOADING=1", 3000));
+    ck_assert(daemon_notify_wait(d, "READY=1", 5000));
+}
+
+START_TEST(test_sighup_moves_listen_sockets_per_generation)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .notify = 1 };
+    unsigned long      ia, ib;
+    int                a, b;
+
+    daemon_start(&d, &o);
+    ck_assert(daemon_notify_wait(&d, "READY=1", 3000));
+    a = d.port;
+    b = harness_free_port();
+    ck_assert_int_ne(listen_inode(a), 0);
+
+    /* A -> B: B serves; A stops listening once the old workers drain. */
+    reload_listen(&d, b, 0);
+    d.port = b;
+    ck_assert_str_eq(head_workers(b), "2/2");
+    ck_assert_msg(wait_not_listening(a, 3000), "port A still listening after A -> B");
+    ck_assert(connect_refused(a));
+    ib = listen_inode(b);
+    ck_assert_int_ne(ib, 0);
+
+    /* B -> A+B: A is bound again, B keeps its very socket. */
+    reload_listen(&d, a, b);
+    ck_assert_str_eq(head_workers(a), "2/2");
+    ck_assert_str_eq(head_workers(b), "2/2");
+    ck_assert_int_eq(listen_inode(b), ib);
+    ia = listen_inode(a);
+    ck_assert_int_ne(ia, 0);
+
+    /* A+B -> B: A goes, B still the same socket. */
+    reload_listen(&d, b, 0);
+    ck_assert_msg(wait_not_listening(a, 3000), "port A still listening after A+B -> B");
+    ck_assert(connect_refused(a));
+    ck_assert_int_eq(listen_inode(b), ib);
+    ck_assert_str_eq(head_workers(b), "2/2");
+
+    /* B -> A: back where it started, B gone. */
+    reload_listen(&d, a, 0);
+    d.port = a;
+    ck_assert_str_eq(head_workers(a), "2/2");
+    ck_assert_msg(wait_not_listening(b, 3000), "port B still listening after B -> A");
+    ck_assert(connect_refused(b));
+    ck_assert_int_ne(listen_inode(a), 0);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 START_TEST(test_sighup_with_bad_config_keeps_old)
 {
     struct daemon      d;
@@ -439,8 +564,10 @@ START_TEST(test_process_titles)
     out = run_cmd(&st, "ps -o args= -p %d", (int)d.pid);
     ck_assert(strncmp(out, "userapid: master process --config ", 34) == 0);
     free(out);
-    out = run_cmd(&st, "ps -o comm=,args= -p %d", (int)w[0]);
-    ck_assert_str_eq(out, "userapid-worker userapid: worker process #1\n");
+    /* Each worker of the generation has its own number. */
+    out = run_cmd(&st, "ps -o comm=,args= -p %d,%d | sort", (int)w[0], (int)w[1]);
+    ck_assert_str_eq(out, "userapid-worker userapid: worker process #1 (generation 1)\n"
+        "userapid-worker userapid: worker process #2 (generation 1)\n");
     free(out);
     daemon_cleanup(&d);
 }
@@ -616,6 +743,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_socket_activation);
     tcase_add_test(tc, test_sighup_changes_worker_count);
     tcase_add_test(tc, test_sighup_with_bad_config_keeps_old);
+    tcase_add_test(tc, test_sighup_moves_listen_sockets_per_generation);
     tcase_add_test(tc, test_killed_worker_is_replaced);
     tcase_add_test(tc, test_crash_loop_ends_master_nonzero);
     tcase_add_test(tc, test_sigterm_lets_slow_request_complete);

@@ -1,12 +1,16 @@
 /*
  * test_api.c - unit tests for what api.c exports without a daemon around
- * it: the email syntax check that PUT / and userapictl share.
+ * it: the email syntax check that PUT / and userapictl share, and the
+ * hashing jobs.
  *
  * The routes themselves are tested end to end in
  * tests/integration/test_api.c; the body decoders are fuzzed by
  * tests/fuzz/fuzz_body.c, whose findings land here as regression tests.
  */
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +56,54 @@ START_TEST(test_email_valid_rejects_nul_anywhere)
 }
 END_TEST
 
+static void *
+run_job_thread(void *arg)
+{
+    api_job_run(arg);
+    return NULL;
+}
+
+/*
+ * A failed hash reports its errno in the job: errno is per thread, and the
+ * loop thread that reads the result did not make the call.
+ */
+START_TEST(test_job_keeps_the_errno_of_its_thread)
+{
+    struct api_job job;
+    pthread_t      th;
+
+    memset(&job, 0, sizeof(job));
+    job.kind = API_JOB_VERIFY;
+    snprintf(job.password, sizeof(job.password), "secret");
+    snprintf(job.hash, sizeof(job.hash), "not a crypt hash");
+    ck_assert_int_eq(pthread_create(&th, NULL, run_job_thread, &job), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    errno = 0;
+    ck_assert_int_eq(job.result, -1);
+    ck_assert_int_eq(job.error, EINVAL);
+    /* The password is wiped once used. */
+    ck_assert_str_eq(job.password, "");
+
+    memset(&job, 0, sizeof(job));
+    job.kind = API_JOB_HASH;
+    job.cost = 99;          /* out of yescrypt's range */
+    snprintf(job.password, sizeof(job.password), "secret");
+    ck_assert_int_eq(pthread_create(&th, NULL, run_job_thread, &job), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(job.result, -1);
+    ck_assert_int_eq(job.error, EINVAL);
+
+    memset(&job, 0, sizeof(job));
+    job.kind = API_JOB_HASH;
+    job.cost = 1;
+    snprintf(job.password, sizeof(job.password), "secret");
+    ck_assert_int_eq(pthread_create(&th, NULL, run_job_thread, &job), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(job.result, 0);
+    ck_assert_int_eq(job.error, 0);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -60,6 +112,9 @@ api_suite(void)
 
     tcase_add_test(tc, test_email_valid_accepts_atext_local_parts);
     tcase_add_test(tc, test_email_valid_rejects_nul_anywhere);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("jobs");
+    tcase_add_test(tc, test_job_keeps_the_errno_of_its_thread);
     suite_add_tcase(s, tc);
     return s;
 }
