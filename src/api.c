@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "firstadmin.h"
 #include "http.h"
 #include "log.h"
 
@@ -85,6 +86,12 @@ static int  api_user_delete(struct api_ctx *, const struct api_request *,
                 struct api_response *);
 
 static int  api_login_done(struct api_ctx *, struct api_job *, struct api_response *);
+static int  api_login_session(struct api_ctx *, struct api_job *,
+                struct api_response *);
+static void api_login_answer(struct api_ctx *, struct api_response *,
+                const struct userdb_user *, const char *, int64_t);
+static void api_login_failed(struct api_ctx *, struct api_job *,
+                struct api_response *);
 static int  api_create_done(struct api_ctx *, struct api_job *, struct api_response *);
 static int  api_patch_verified(struct api_ctx *, struct api_job *, struct api_response *);
 static int  api_patch_done(struct api_ctx *, struct api_job *, struct api_response *);
@@ -153,6 +160,7 @@ api_wipe_job(struct api_job *job)
     explicit_bzero(job->new_password, sizeof(job->new_password));
     explicit_bzero(job->token, sizeof(job->token));
     explicit_bzero(job->hash, sizeof(job->hash));
+    explicit_bzero(job->verified, sizeof(job->verified));
 }
 
 const char *
@@ -798,44 +806,83 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     return API_PENDING;
 }
 
+/*
+ * The session of a verified login, made under the database's shared lock
+ * for the record that was verified: the same user with the same hash (a
+ * password changed, or the user deleted and made again, while the hash
+ * ran makes it a failed login) and the role it has now.  A writer then
+ * changes the record either before (seen here) or after the session
+ * exists (and its revocation or role change reaches it).  0 with the
+ * answer in r; 1 when the record moved on (a failed login); -1 with r
+ * answered 500/503.
+ */
 static int
-api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
+api_login_session(struct api_ctx *ctx, struct api_job *job,
+    struct api_response *r)
 {
-    struct userdb_user  u;
-    struct json_object *obj;
-    char                token[AUTH_TOKEN_LEN + 1], exp[USERDB_TIME_LEN + 1];
-    char                femail[USERDB_EMAIL_MAX + 32], faddr[96];
-    const char         *extra[3];
-    int64_t             expires;
+    struct userdb_user u;
+    char               token[AUTH_TOKEN_LEN + 1], err[USERDB_ERR_LEN];
+    int64_t            expires;
+    int                rc, same;
 
-    if (job->found && job->result == 1 && api_refresh(ctx, r) == 0 &&
-        userdb_find(ctx->db, job->email, &u) == 0) {
-        explicit_bzero(u.hash, sizeof(u.hash));
-        if (session_create(ctx->sessions, u.email, u.role, token, &expires) == -1) {
-            log_msg(LOG_ERR, "session table: %s", strerror(errno));
-            api_error(r, 500, "cannot create a session");
-            return API_DONE;
-        }
-        snprintf(r->user, sizeof(r->user), "%s", u.email);
-        if (ctx->throttle != NULL)
-            throttle_login_ok(ctx->throttle, u.email);
-        if (userdb_format_time(expires, exp) == -1)
-            exp[0] = '\0';
-        obj = json_object_new_object();
-        json_object_object_add(obj, "email", json_object_new_string(u.email));
-        json_object_object_add(obj, "role",
-            json_object_new_string(userdb_role_name(u.role)));
-        json_object_object_add(obj, "role_id", json_object_new_int(u.role));
-        json_object_object_add(obj, "token", json_object_new_string(token));
-        json_object_object_add(obj, "expires_at", json_object_new_string(exp));
-        api_set_json(r, 200, obj);
-        buf_appendf(&r->headers, "Set-Cookie: " COOKIE_NAME "=%s; Path=/; "
-            "HttpOnly; SameSite=Strict; Max-Age=%ld%s\r\n", token,
-            ctx->cfg->session_ttl, ctx->cfg->cookie_secure ? "; Secure" : "");
-        api_no_store(r);
-        explicit_bzero(token, sizeof(token));
-        return API_DONE;
+    if (userdb_hold(ctx->db, err, sizeof(err)) == -1) {
+        log_msg(LOG_ERR, "user database: %s", err);
+        api_error(r, 500, "the user database cannot be read");
+        return -1;
     }
+    same = userdb_find(ctx->db, job->email, &u) == 0 &&
+        strlen(u.hash) == strlen(job->hash) &&
+        auth_equal_ct(u.hash, job->hash, strlen(u.hash));
+    explicit_bzero(u.hash, sizeof(u.hash));
+    rc = same ? session_create(ctx->sessions, u.email, u.role, token, &expires) : 1;
+    userdb_release(ctx->db);
+    if (rc == 1)
+        return 1;
+    if (rc == -1) {
+        log_msg(LOG_ERR, "session table: %s", strerror(errno));
+        api_error(r, 500, "cannot create a session");
+        return -1;
+    }
+    snprintf(r->user, sizeof(r->user), "%s", u.email);
+    if (ctx->throttle != NULL)
+        throttle_login_ok(ctx->throttle, u.email);
+    api_login_answer(ctx, r, &u, token, expires);
+    explicit_bzero(token, sizeof(token));
+    return 0;
+}
+
+/* 200 with the session: JSON and the cookie. */
+static void
+api_login_answer(struct api_ctx *ctx, struct api_response *r,
+    const struct userdb_user *u, const char *token, int64_t expires)
+{
+    struct json_object *obj;
+    char                exp[USERDB_TIME_LEN + 1];
+
+    if (userdb_format_time(expires, exp) == -1)
+        exp[0] = '\0';
+    obj = json_object_new_object();
+    json_object_object_add(obj, "email", json_object_new_string(u->email));
+    json_object_object_add(obj, "role",
+        json_object_new_string(userdb_role_name(u->role)));
+    json_object_object_add(obj, "role_id", json_object_new_int(u->role));
+    json_object_object_add(obj, "token", json_object_new_string(token));
+    json_object_object_add(obj, "expires_at", json_object_new_string(exp));
+    api_set_json(r, 200, obj);
+    buf_appendf(&r->headers, "Set-Cookie: " COOKIE_NAME "=%s; Path=/; "
+        "HttpOnly; SameSite=Strict; Max-Age=%ld%s\r\n", token,
+        ctx->cfg->session_ttl, ctx->cfg->cookie_secure ? "; Secure" : "");
+    api_no_store(r);
+}
+
+/* A failed login: logged, counted, and one answer for every cause. */
+static void
+api_login_failed(struct api_ctx *ctx, struct api_job *job,
+    struct api_response *r)
+{
+    char        femail[USERDB_EMAIL_MAX + 32], faddr[96];
+    const char *extra[3];
+
     if (job->result == -1 && job->found)
         log_msg(LOG_ERR, "password verification failed: %s", strerror(job->error));
     snprintf(femail, sizeof(femail), "USERAPID_USER=%s", job->email);
@@ -862,6 +909,14 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
     }
     /* One answer for an unknown email and a wrong password. */
     api_error(r, 401, "wrong email or password");
+}
+
+static int
+api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
+{
+    if (job->found && job->result == 1 && api_login_session(ctx, job, r) <= 0)
+        return API_DONE;
+    api_login_failed(ctx, job, r);
     return API_DONE;
 }
 
@@ -1240,6 +1295,7 @@ api_user_delete(struct api_ctx *ctx, const struct api_request *req,
     extra[2] = NULL;
     log_event(LOG_NOTICE, MSGID_USER_DELETED, extra, "user %s deleted by %s",
         target, who.email);
+    firstadmin_forget(ctx->cfg->state_dir, target, "account deleted");
     r->status = 204;
     return API_DONE;
 }
@@ -1320,13 +1376,15 @@ api_user_patch(struct api_ctx *ctx, const struct api_request *req,
         if (f.current_password == NULL) {
             api_fields_free(&f);
             api_wipe_job(job);
-            api_error(r, 400, "current_password is required to change your password");
+            api_error(r, 400, "give your current password to change it");
             return API_DONE;
         }
-        if (f.current_password_len >= sizeof(job->password)) {
+        /* As at login: too long or holding a NUL, it cannot match. */
+        if (f.current_password_len >= sizeof(job->password) ||
+            memchr(f.current_password, '\0', f.current_password_len) != NULL) {
             api_fields_free(&f);
             api_wipe_job(job);
-            api_error(r, 403, "current_password is wrong");
+            api_error(r, 403, "the current password is wrong");
             return API_DONE;
         }
         memcpy(job->password, f.current_password, f.current_password_len);
@@ -1352,9 +1410,11 @@ api_patch_verified(struct api_ctx *ctx, struct api_job *job,
     (void)ctx;
     snprintf(r->user, sizeof(r->user), "%s", job->actor);
     if (job->result != 1) {
-        api_error(r, 403, "current_password is wrong");
+        api_error(r, 403, "the current password is wrong");
         return API_DONE;
     }
+    /* The change stands only while this is still the user's hash. */
+    memcpy(job->verified, job->hash, sizeof(job->verified));
     memcpy(job->password, job->new_password, sizeof(job->password));
     job->kind = API_JOB_HASH;
     job->step = STEP_PATCH_HASHED;
@@ -1384,10 +1444,17 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
         memcpy(u.hash, job->hash, sizeof(u.hash));
     if (job->role != 0)
         u.role = job->role;
-    rc = userdb_update(ctx->db, &u, USERDB_KEEP_ADMIN);
+    rc = job->verified[0] != '\0' ?
+        userdb_update_if(ctx->db, &u, USERDB_KEEP_ADMIN, job->verified) :
+        userdb_update(ctx->db, &u, USERDB_KEEP_ADMIN);
     explicit_bzero(u.hash, sizeof(u.hash));
     if (rc == USERDB_NOT_FOUND) {
         api_error(r, 404, "no such user");
+        return API_DONE;
+    }
+    if (rc == USERDB_CHANGED) {
+        /* Changed meanwhile: what was proved is not the password now. */
+        api_error(r, 403, "the current password is wrong");
         return API_DONE;
     }
     if (rc == USERDB_LAST_ADMIN) {
@@ -1405,6 +1472,7 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
             strcmp(job->actor, u.email) == 0 ? job->token : NULL);
         log_msg(LOG_NOTICE, "password of %s changed by %s; %d other sessions ended",
             u.email, job->actor, ended < 0 ? 0 : ended);
+        firstadmin_forget(ctx->cfg->state_dir, u.email, "password changed");
     }
     if (job->role != 0)
         log_msg(LOG_NOTICE, "role of %s set to %s by %s", u.email,

@@ -54,6 +54,8 @@ struct api_job {
     unsigned long       cost;
     char                password[CONFIG_MAX_PASSWORD + 1];
     char                hash[AUTH_HASH_SIZE];   /* in for VERIFY, out for HASH */
+    char                verified[AUTH_HASH_SIZE]; /* the hash a PATCH's current
+                                           password was verified against */
     int                 result;         /* VERIFY: 1/0/-1; HASH: 0/-1 */
     int                 error;          /* errno of a result of -1, set by
                                            the hashing thread */

@@ -44,6 +44,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "auth.h"
+#include "firstadmin.h"
 #include "log.h"
 #include "session.h"
 #include "userdb.h"
@@ -104,7 +105,6 @@ struct master {
 
 static int   master_check_state_dir(const char *dir);
 static int   master_prepare_state(const struct config *c);
-static int   master_first_admin(const struct config *c, struct userdb *db);
 static int   master_sockets_inherit(struct master *m);
 static int   master_listen(const struct config *c, const struct config *old,
                  const struct master_sockets *keep, struct master_sockets *out);
@@ -203,7 +203,8 @@ master_prepare_state(const struct config *c)
         return -1;
     }
     if (userdb_count(db) == 0)
-        rc = master_first_admin(c, db);
+        rc = firstadmin_create(c->state_dir, c->min_password_length,
+            (unsigned long)c->password_cost, db);
     userdb_close(db);
     if (rc == -1)
         return -1;
@@ -216,58 +217,6 @@ master_prepare_state(const struct config *c)
     }
     session_close(st);
     return 0;
-}
-
-/*
- * admin@localhost with a random password, written to
- * STATE/initial-admin-password (0600) and, on a terminal, to stderr.
- * The password never goes to the journal.
- */
-static int
-master_first_admin(const struct config *c, struct userdb *db)
-{
-    struct userdb_user u;
-    char               pw[AUTH_RANDOM_PASSWORD_LEN + 1], path[4200];
-    int                fd, rc = -1;
-    size_t             len;
-
-    memset(&u, 0, sizeof(u));
-    snprintf(u.email, sizeof(u.email), "admin@localhost");
-    u.role = USERDB_ROLE_ADMIN;
-    u.created_at = (int64_t)time(NULL);
-    if (auth_random_password(pw, sizeof(pw)) == -1 ||
-        auth_hash_password(pw, (unsigned long)c->password_cost, u.hash,
-            sizeof(u.hash)) == -1) {
-        log_msg(LOG_ERR, "cannot make the first administrator: %s", strerror(errno));
-        goto out;
-    }
-    snprintf(path, sizeof(path), "%s/initial-admin-password", c->state_dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    len = strlen(pw);
-    if (fd == -1 || fchmod(fd, 0600) == -1 || write(fd, pw, len) != (ssize_t)len ||
-        write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
-        log_msg(LOG_ERR, "%s: %s", path, strerror(errno));
-        if (fd != -1)
-            close(fd);
-        goto out;
-    }
-    close(fd);
-    if (userdb_add(db, &u) != 0) {
-        log_msg(LOG_ERR, "cannot add the first administrator: %s", userdb_errmsg(db));
-        unlink(path);
-        goto out;
-    }
-    log_event(LOG_NOTICE, MSGID_USER_CREATED, NULL,
-        "created the first administrator admin@localhost; its password is in %s",
-        path);
-    if (isatty(STDERR_FILENO))
-        fprintf(stderr, "\n  First administrator: admin@localhost\n"
-            "  Password:            %s\n  (also in %s)\n\n", pw, path);
-    rc = 0;
-out:
-    explicit_bzero(pw, sizeof(pw));
-    explicit_bzero(u.hash, sizeof(u.hash));
-    return rc;
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "firstadmin.h"
 #include "log.h"
 #include "prompt.h"
 #include "master.h"
@@ -695,6 +696,9 @@ ctl_userdel(struct ctl *c, const struct ctl_command *cmd, int argc,
         goto out;
     switch (userdb_delete(db, email, USERDB_KEEP_ADMIN)) {
     case 0:
+        if (firstadmin_forget(c->dir, email, "account deleted") == 1)
+            printf("removed %s/%s: it held that account's password\n",
+                c->dir, FIRSTADMIN_FILE);
         break;
     case USERDB_NOT_FOUND:
         ctl_err("no user %s", email);
@@ -774,6 +778,9 @@ ctl_passwd(struct ctl *c, const struct ctl_command *cmd, int argc,
     memcpy(u.hash, hash, sizeof(u.hash));
     switch (userdb_update(db, &u, 0)) {
     case 0:
+        if (firstadmin_forget(c->dir, email, "password changed") == 1)
+            printf("removed %s/%s: it held the old password\n", c->dir,
+                FIRSTADMIN_FILE);
         break;
     case USERDB_NOT_FOUND:
         ctl_err("no user %s (deleted meanwhile)", email);

@@ -132,7 +132,7 @@ static int      userdb_cut_torn(struct userdb *);
 static int      userdb_create_file(struct userdb *);
 static int      userdb_append(struct userdb *, const char *, size_t);
 static int      userdb_change(struct userdb *, const char *, int,
-                    const struct userdb_user *);
+                    const struct userdb_user *, const char *);
 static int      userdb_tmp_open(struct userdb *);
 static void     userdb_tmp_abort(struct userdb *, int);
 static int      userdb_tmp_commit(struct userdb *, int);
@@ -383,13 +383,47 @@ userdb_update(struct userdb *db, const struct userdb_user *u, int flags)
         errno = EINVAL;
         return userdb_fail(db, "%s", why);
     }
-    return userdb_change(db, u->email, flags, u);
+    return userdb_change(db, u->email, flags, u, NULL);
+}
+
+int
+userdb_update_if(struct userdb *db, const struct userdb_user *u, int flags,
+    const char *expect)
+{
+    char why[USERDB_WHY_LEN];
+
+    if (userdb_user_ok(u, 0, why, sizeof(why)) == -1 || expect == NULL) {
+        errno = EINVAL;
+        return userdb_fail(db, "%s", expect == NULL ? "no expected hash" : why);
+    }
+    return userdb_change(db, u->email, flags, u, expect);
 }
 
 int
 userdb_delete(struct userdb *db, const char *email, int flags)
 {
-    return userdb_change(db, email, flags, NULL);
+    return userdb_change(db, email, flags, NULL, NULL);
+}
+
+int
+userdb_hold(struct userdb *db, char *err, size_t errlen)
+{
+    if (userdb_lock(db, F_RDLCK) == -1) {
+        userdb_copy_err(db, err, errlen);
+        return -1;
+    }
+    if (userdb_load(db, 0) == -1) {
+        userdb_copy_err(db, err, errlen);
+        userdb_unlock(db);
+        return -1;
+    }
+    return 0;
+}
+
+void
+userdb_release(struct userdb *db)
+{
+    userdb_unlock(db);
 }
 
 int
@@ -867,10 +901,11 @@ userdb_append(struct userdb *db, const char *line, size_t len)
     return 0;
 }
 
-/* Update (u != NULL) or delete the user email, with one rewrite. */
+/* Update (u != NULL) or delete the user email, with one rewrite; an
+ * update only while the stored hash is expect, when that is not NULL. */
 static int
 userdb_change(struct userdb *db, const char *email, int flags,
-    const struct userdb_user *u)
+    const struct userdb_user *u, const char *expect)
 {
     struct userdb_user   old;
     const char          *rec;
@@ -888,6 +923,10 @@ userdb_change(struct userdb *db, const char *email, int flags,
     }
     if (userdb_ix_read(db, i, &old) == -1)
         goto out;
+    if (expect != NULL && strcmp(old.hash, expect) != 0) {
+        rc = USERDB_CHANGED;
+        goto out;
+    }
     if ((flags & USERDB_KEEP_ADMIN) && old.role == USERDB_ROLE_ADMIN &&
         (u == NULL || u->role != USERDB_ROLE_ADMIN) && db->ix.nadmins <= 1) {
         rc = USERDB_LAST_ADMIN;

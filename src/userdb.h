@@ -47,6 +47,7 @@
 #define USERDB_EXISTS       1       /* add/import: the email is taken */
 #define USERDB_NOT_FOUND    2       /* no such email, or index out of range */
 #define USERDB_LAST_ADMIN   3       /* refused under USERDB_KEEP_ADMIN */
+#define USERDB_CHANGED      4       /* userdb_update_if: the hash moved on */
 
 /* userdb_open flags. */
 #define USERDB_CREATE       0x01    /* create a missing users.db, header only */
@@ -125,6 +126,25 @@ int         userdb_add(struct userdb *db, const struct userdb_user *u);
  */
 int         userdb_update(struct userdb *db, const struct userdb_user *u,
                 int flags);
+
+/*
+ * As userdb_update, but only while the stored hash is still expect: a
+ * change that a password verified against expect has proved must not
+ * overwrite a change made meanwhile.  USERDB_CHANGED when the hash is
+ * another now.
+ */
+int         userdb_update_if(struct userdb *db, const struct userdb_user *u,
+                int flags, const char *expect);
+
+/*
+ * Takes the shared lock and brings the view up to date under it.  Until
+ * userdb_release(), no process changes users.db, so what the caller reads
+ * stays true while it acts on it (a session made for a record that a
+ * password change replaced meanwhile would outlive that change).  Only
+ * reads may be made while holding.  0, or -1 with err set and no lock.
+ */
+int         userdb_hold(struct userdb *db, char *err, size_t errlen);
+void        userdb_release(struct userdb *db);
 
 /* Removes the user; as userdb_update for the codes and the rewrite. */
 int         userdb_delete(struct userdb *db, const char *email, int flags);

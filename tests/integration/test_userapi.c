@@ -691,7 +691,7 @@ START_TEST(test_passwd_changes_the_password_and_keeps_the_session)
 {
     add_user("bob@example.com", "user");
     login_as("bob@example.com", "password1");
-    expect_err(3, "userapi: current_password is wrong\n",
+    expect_err(3, "userapi: the current password is wrong\n",
         "not-the-password\nnew-password-2\n", "passwd --password-stdin");
     expect_err(4, "userapi: password must be at least 8 bytes\n",
         "password1\nshort\n", "passwd --password-stdin");

@@ -884,6 +884,8 @@ END_TEST
 
 START_TEST(test_userdel_and_role_keep_the_last_admin)
 {
+    char want[512];
+
     start();
     expect_err(1, "userapictl: admin@localhost is the last administrator: make "
         "another user admin first\n", NULL, "userdel admin@localhost");
@@ -891,8 +893,13 @@ START_TEST(test_userdel_and_role_keep_the_last_admin)
         "another user admin first\n", NULL, "role admin@localhost user");
     expect(0, "created hal@example.com (admin)\n", "password8\n",
         "useradd --role admin --password-stdin hal@example.com");
-    expect(0, "deleted admin@localhost; ended 0 sessions\n", NULL,
-        "userdel admin@localhost");
+    /* Deleting the first admin removes its password file too. */
+    snprintf(want, sizeof(want), "removed %s/initial-admin-password: it held "
+        "that account's password\ndeleted admin@localhost; ended 0 sessions\n",
+        d.state_dir);
+    expect(0, want, NULL, "userdel admin@localhost");
+    snprintf(want, sizeof(want), "%s/initial-admin-password", d.state_dir);
+    ck_assert_int_eq(access(want, F_OK), -1);
 }
 END_TEST
 
@@ -918,6 +925,31 @@ START_TEST(test_passwd_changes_the_password_and_ends_sessions)
         "passwd --password-stdin nobody@example.com");
     expect_err(1, "userapictl: the password is too short (3 bytes; at least 8)\n",
         "abc\n", "passwd --password-stdin ian@example.com");
+}
+END_TEST
+
+/* The first password file goes once that account's password does. */
+START_TEST(test_passwd_of_the_first_admin_removes_its_password_file)
+{
+    char path[400], want[512];
+
+    start();
+    snprintf(path, sizeof(path), "%s/initial-admin-password", d.state_dir);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    expect(0, "created ian@example.com (user)\n", "password9\n",
+        "useradd --password-stdin ian@example.com");
+    expect(0, "changed the password of ian@example.com; ended 0 sessions\n",
+        "new-password\n", "passwd --password-stdin ian@example.com");
+    ck_assert_int_eq(access(path, F_OK), 0);
+    snprintf(want, sizeof(want), "removed %s: it held the old password\n"
+        "changed the password of admin@localhost; ended 0 sessions\n", path);
+    expect(0, want, "new-admin-password\n",
+        "passwd --password-stdin admin@localhost");
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(login("admin@localhost", "new-admin-password", NULL), 200);
+    /* Nothing left to remove the next time. */
+    expect(0, "changed the password of admin@localhost; ended 1 session\n",
+        "newer-admin-password\n", "passwd --password-stdin admin@localhost");
 }
 END_TEST
 
@@ -1117,6 +1149,7 @@ userapictl_suite(void)
     tcase_add_test(tr, test_userdel_while_running_ends_login_and_sessions);
     tcase_add_test(tr, test_userdel_and_role_keep_the_last_admin);
     tcase_add_test(tr, test_passwd_changes_the_password_and_ends_sessions);
+    tcase_add_test(tr, test_passwd_of_the_first_admin_removes_its_password_file);
     tcase_add_test(tr, test_role_change_applies_to_live_sessions);
     tcase_add_test(tr, test_sessions_lists_live_sessions_without_tokens);
     tcase_add_test(tr, test_revoke_ends_every_session_of_the_user);
