@@ -59,6 +59,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
 INTEG_BINS  := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+PRELOAD     := $(BUILD)/tests/integration/preload.so
 
 STATE_DIR   := run/state
 
@@ -113,12 +114,18 @@ $(BUILD)/tests/integration/%.o: tests/integration/%.c $(FLAGS_FILE) | deps
 $(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(HARNESS_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
+# An LD_PRELOAD shim the integration tests use to watch or fail libc calls.
+$(PRELOAD): tests/integration/preload.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared -o $@ $< -ldl
+
 run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen 127.0.0.1:8080 --state-dir $(STATE_DIR)
 
-check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) stage
+check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) $(PRELOAD) stage
 	@USERAPID_STAGE=$(STAGE) USERAPID_MAKE_ARGS="$(if $(filter 1,$(SANITIZE)),SANITIZE=1)" \
+	    USERAPID_PRELOAD=$(CURDIR)/$(PRELOAD) \
 	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
 	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
@@ -127,8 +134,9 @@ check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) stage
 check-unit: $(UNIT_BINS)
 	@USERAPID_SRCDIR=$(CURDIR) scripts/run-tests $(UNIT_BINS)
 
-check-integration: $(DAEMON) $(CTL) $(USERAPI) $(INTEG_BINS)
-	@USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
+check-integration: $(DAEMON) $(CTL) $(USERAPI) $(INTEG_BINS) $(PRELOAD)
+	@USERAPID_PRELOAD=$(CURDIR)/$(PRELOAD) \
+	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
 	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
 	    scripts/run-tests $(INTEG_BINS)

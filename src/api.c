@@ -28,6 +28,7 @@
 #include "api.h"
 #include "firstadmin.h"
 #include "http.h"
+#include "jsonw.h"
 #include "log.h"
 
 #define COOKIE_NAME      "userapid_session"
@@ -359,55 +360,6 @@ api_status_get(struct api_ctx *ctx, const struct api_request *req,
         __atomic_load_n(&ctx->status->connections, __ATOMIC_RELAXED)));
     api_set_json(r, 200, obj);
     return API_DONE;
-}
-
-int
-api_email_valid(const char *s, size_t len)
-{
-    const char *at = NULL;
-    size_t      i, label = 0;
-
-    if (len < 3 || len > USERDB_EMAIL_MAX)
-        return 0;
-    for (i = 0; i < len; i++)
-        if (s[i] == '@') {
-            if (at != NULL)
-                return 0;
-            at = s + i;
-        }
-    if (at == NULL || at == s || at - s > 64 || at == s + len - 1)
-        return 0;
-    /* Local part: the unquoted atext of RFC 5322, dots not at the ends
-     * nor doubled. */
-    if (s[0] == '.' || at[-1] == '.')
-        return 0;
-    for (i = 0; s + i < at; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '.' && s[i + 1] == '.')
-            return 0;
-        /* strchr finds the terminator too: NUL needs its own test. */
-        if (c == '\0' ||
-            (!isalnum(c) && strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL))
-            return 0;
-    }
-    /* Domain: letters, digits and hyphens in dot-separated labels. */
-    for (i = (size_t)(at - s) + 1; i <= len; i++) {
-        unsigned char c = i < len ? (unsigned char)s[i] : '.';
-
-        if (c == '.') {
-            if (label == 0 || label > 63 || s[i - 1] == '-')
-                return 0;
-            label = 0;
-            continue;
-        }
-        if (!isalnum(c) && c != '-')
-            return 0;
-        if (label == 0 && c == '-')
-            return 0;
-        label++;
-    }
-    return 1;
 }
 
 /* Role name to id; -1 when it is neither. */
@@ -745,7 +697,7 @@ api_target_email(const struct api_request *req, char *out, size_t outlen)
         len = (long)o;
         tmp[o] = '\0';
     }
-    if (!api_email_valid(tmp, (size_t)len))
+    if (!userdb_email_valid(tmp, (size_t)len))
         return -1;
     return api_lower(tmp, (size_t)len, out, outlen);
 }
@@ -922,24 +874,6 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
 
 /* ---- GET /: list users ------------------------------------------------- */
 
-/* Appends s as a JSON string, escaped as json-c would. */
-static int
-api_json_string(struct buf *b, const char *s)
-{
-    const unsigned char *p;
-    int                  rc = buf_append(b, "\"", 1);
-
-    for (p = (const unsigned char *)s; rc == 0 && *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
-            rc = buf_appendf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            rc = buf_appendf(b, "\\u%04x", *p);
-        else
-            rc = buf_append(b, p, 1);
-    }
-    return rc == 0 ? buf_append(b, "\"", 1) : -1;
-}
-
 /*
  * A user record, written directly (the admin listing holds thousands):
  * {"email","role","role_id","created_at"}.
@@ -951,7 +885,7 @@ api_user_record(struct buf *b, const struct userdb_user *u)
 
     if (userdb_format_time(u->created_at, t) == -1)
         snprintf(t, sizeof(t), "1970-01-01T00:00:00Z");
-    if (buf_append_str(b, "{\"email\":") == -1 || api_json_string(b, u->email) == -1)
+    if (buf_append_str(b, "{\"email\":") == -1 || jsonw_string(b, u->email, strlen(u->email)) == -1)
         return -1;
     return buf_appendf(b, ",\"role\":\"%s\",\"role_id\":%d,\"created_at\":\"%s\"}",
         userdb_role_name(u->role), u->role, t);
@@ -1085,7 +1019,7 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
         api_error(r, 400, "email and password are required");
         return API_DONE;
     }
-    if (f.email_len <= 1 || !api_email_valid(f.email, f.email_len)) {
+    if (f.email_len <= 1 || !userdb_email_valid(f.email, f.email_len)) {
         api_fields_free(&f);
         api_error(r, 400, "email is not a valid address");
         return API_DONE;

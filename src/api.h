@@ -101,8 +101,4 @@ void api_error(struct api_response *r, int status, const char *message);
 /* The machine-readable error code of a status ("not_found"). */
 const char *api_error_code(int status);
 
-/* Whether s is an acceptable email address (as typed; case is folded
- * later).  Shared with userapictl. */
-int  api_email_valid(const char *s, size_t len);
-
 #endif

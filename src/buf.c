@@ -1,6 +1,7 @@
 /*
  * buf.c - a growable byte buffer; see buf.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,16 +12,26 @@
 void
 buf_init(struct buf *b)
 {
+    buf_init_with(b, 0, 0);
+}
+
+void
+buf_init_with(struct buf *b, int flags, size_t max)
+{
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->max = max;
+    b->flags = flags;
 }
 
 void
 buf_free(struct buf *b)
 {
+    if (b->data != NULL && (b->flags & BUF_WIPE))
+        explicit_bzero(b->data, b->cap);
     free(b->data);
-    buf_init(b);
+    buf_init_with(b, b->flags, b->max);
 }
 
 void
@@ -35,19 +46,37 @@ buf_reserve(struct buf *b, size_t extra)
     size_t  need, cap;
     char   *p;
 
-    if (extra > (size_t)-1 - b->len)
+    if (extra > (size_t)-1 - b->len) {
+        errno = ENOMEM;
         return -1;
+    }
     need = b->len + extra;
     if (need <= b->cap)
         return 0;
+    if (b->max != 0 && need > b->max) {
+        errno = EFBIG;
+        return -1;
+    }
     cap = b->cap ? b->cap : 256;
     while (cap < need) {
-        if (cap > (size_t)-1 / 2)
+        if (cap > (size_t)-1 / 2) {
+            errno = ENOMEM;
             return -1;
+        }
         cap *= 2;
     }
-    if ((p = realloc(b->data, cap)) == NULL)
+    if (b->flags & BUF_WIPE) {
+        /* Not realloc: it could leave a copy behind unwiped. */
+        if ((p = malloc(cap)) == NULL)
+            return -1;
+        if (b->data != NULL) {
+            memcpy(p, b->data, b->len);
+            explicit_bzero(b->data, b->cap);
+            free(b->data);
+        }
+    } else if ((p = realloc(b->data, cap)) == NULL) {
         return -1;
+    }
     b->data = p;
     b->cap = cap;
     return 0;
@@ -114,4 +143,13 @@ buf_append_u64(struct buf *b, uint64_t v)
         v /= 10;
     } while (v != 0);
     return buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+const char *
+buf_str(struct buf *b)
+{
+    if (buf_reserve(b, 1) == -1)
+        return NULL;
+    b->data[b->len] = '\0';
+    return b->data;
 }

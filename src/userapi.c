@@ -41,6 +41,8 @@
 #include <json-c/json.h>
 
 #include "auth.h"
+#include "buf.h"
+#include "jsonw.h"
 #include "prompt.h"
 
 /* Exit statuses, documented in userapi(1). */
@@ -63,15 +65,6 @@
 #define UA_JSON_FLAGS       (JSON_C_TO_STRING_PLAIN | \
                                 JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/* A growing byte buffer, always NUL-terminated, wiped when it moves or
- * is freed: it may hold a password or a token. */
-struct ua_buf {
-    char   *p;
-    size_t  len;
-    size_t  cap;
-    int     over;       /* an append went past UA_BODY_MAX */
-};
-
 struct ua {
     const char *server_opt;     /* --server, or NULL */
     char        server[UA_URL_MAX + 1];     /* resolved, without a final / */
@@ -86,7 +79,8 @@ struct ua_session {
 
 struct ua_response {
     long            status;
-    struct ua_buf   body;
+    struct buf      body;       /* NUL-terminated once complete */
+    int             over;       /* the body went past UA_BODY_MAX */
     CURL           *curl;       /* kept until freed, for its headers */
 };
 
@@ -106,12 +100,8 @@ static int  ua_getopt(struct ua *, const struct ua_command *, int, char **,
 static int  ua_server_set(struct ua *, const char *, const char *);
 static int  ua_server_resolve(struct ua *);
 
-static int  ua_buf_grow(struct ua_buf *, size_t);
-static int  ua_buf_append(struct ua_buf *, const void *, size_t);
-static int  ua_buf_str(struct ua_buf *, const char *);
-static int  ua_buf_json_string(struct ua_buf *, const char *, size_t);
-static int  ua_buf_path(struct ua_buf *, const char *, const char *);
-static void ua_buf_free(struct ua_buf *);
+static void ua_buf_init(struct buf *);
+static int  ua_buf_path(struct buf *, const char *, const char *);
 
 static int  ua_session_name(const char *, char *, size_t);
 static int  ua_session_dir(int, int *);
@@ -123,7 +113,7 @@ static int  ua_password(int, int, const char *, const char *, char *, size_t);
 
 static size_t ua_body_cb(char *, size_t, size_t, void *);
 static int  ua_request(const struct ua *, const char *, const char *,
-                const char *, const struct ua_buf *, struct ua_response *);
+                const char *, const struct buf *, struct ua_response *);
 static void ua_response_free(struct ua_response *);
 static struct json_object *ua_response_json(const struct ua_response *);
 static int  ua_answer(const struct ua_response *);
@@ -331,119 +321,39 @@ ua_server_resolve(struct ua *ua)
 
 /* ---- buffers -------------------------------------------------------------- */
 
-/* Room for need more bytes and a NUL.  Moving wipes the old copy. */
-static int
-ua_buf_grow(struct ua_buf *b, size_t need)
+/* Every buffer of the client may hold a password or a token: wiped when
+ * it moves or is freed, and never larger than UA_BODY_MAX. */
+static void
+ua_buf_init(struct buf *b)
 {
-    size_t  ncap;
-    char   *p;
-
-    if (need > (size_t)UA_BODY_MAX || b->len > (size_t)UA_BODY_MAX - need) {
-        b->over = 1;
-        errno = EFBIG;
-        return -1;
-    }
-    if (b->len + need < b->cap)
-        return 0;
-    for (ncap = b->cap ? b->cap : 256; ncap <= b->len + need; ncap *= 2)
-        ;
-    if ((p = malloc(ncap)) == NULL)
-        return -1;
-    if (b->p != NULL) {
-        memcpy(p, b->p, b->len);
-        explicit_bzero(b->p, b->cap);
-        free(b->p);
-    }
-    b->p = p;
-    b->cap = ncap;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int
-ua_buf_append(struct ua_buf *b, const void *data, size_t len)
-{
-    if (ua_buf_grow(b, len) == -1)
-        return -1;
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int
-ua_buf_str(struct ua_buf *b, const char *s)
-{
-    return ua_buf_append(b, s, strlen(s));
-}
-
-/* s[0..len) as a JSON string, quotes included.  Written here rather than
- * by json-c so the password never sits in memory we cannot wipe. */
-static int
-ua_buf_json_string(struct ua_buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    char              esc[7];
-    size_t            i;
-    int               rc = 0;
-
-    rc |= ua_buf_append(b, "\"", 1);
-    for (i = 0; i < len && rc == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            rc |= ua_buf_append(b, esc, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 0xf];
-            rc |= ua_buf_append(b, esc, 6);
-        } else {
-            rc |= ua_buf_append(b, &s[i], 1);
-        }
-    }
-    explicit_bzero(esc, sizeof(esc));
-    rc |= ua_buf_append(b, "\"", 1);
-    return rc == 0 ? 0 : -1;
+    buf_init_with(b, BUF_WIPE, UA_BODY_MAX);
 }
 
 /* prefix then email percent-encoded, as the server writes Location. */
 static int
-ua_buf_path(struct ua_buf *b, const char *prefix, const char *email)
+ua_buf_path(struct buf *b, const char *prefix, const char *email)
 {
     static const char hex[] = "0123456789ABCDEF";
     const char       *p;
     char              esc[3];
 
-    if (ua_buf_str(b, prefix) == -1)
+    if (buf_append_str(b, prefix) == -1)
         return -1;
     for (p = email; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
 
         if (isalnum(c) || strchr("-._~!$&'*+=@", c) != NULL) {
-            if (ua_buf_append(b, p, 1) == -1)
+            if (buf_append(b, p, 1) == -1)
                 return -1;
             continue;
         }
         esc[0] = '%';
         esc[1] = hex[c >> 4];
         esc[2] = hex[c & 0xf];
-        if (ua_buf_append(b, esc, 3) == -1)
+        if (buf_append(b, esc, 3) == -1)
             return -1;
     }
     return 0;
-}
-
-static void
-ua_buf_free(struct ua_buf *b)
-{
-    if (b->p != NULL) {
-        explicit_bzero(b->p, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof(*b));
 }
 
 /* ---- the saved session ---------------------------------------------------- */
@@ -644,25 +554,25 @@ absent:
     return UA_EXIT_AUTH;
 }
 
-/* Saves s for the server: written aside with mode 0600, then renamed over
- * the old one.  0 or UA_EXIT_FAIL. */
+/* Saves s for the server: written aside with mode 0600, synced, then
+ * renamed over the old one.  0 or UA_EXIT_FAIL. */
 static int
 ua_session_save(const struct ua *ua, const struct ua_session *s)
 {
-    struct ua_buf data;
+    struct buf data;
     char          name[UA_NAME_MAX + 8], tmp[UA_NAME_MAX + 16];
     int           dfd, fd = -1, rc = UA_EXIT_FAIL;
     size_t        off;
     ssize_t       n;
 
-    memset(&data, 0, sizeof(data));
+    ua_buf_init(&data);
     if (ua_session_name(ua->server, name, sizeof(name)) == -1)
         return ua_err("%s: cannot name its session file", ua->server);
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
     if (ua_session_dir(1, &dfd) != 0)
         return UA_EXIT_FAIL;
-    if (ua_buf_str(&data, s->token) == -1 || ua_buf_str(&data, "\n") == -1 ||
-        ua_buf_str(&data, s->email) == -1 || ua_buf_str(&data, "\n") == -1) {
+    if (buf_append_str(&data, s->token) == -1 || buf_append_str(&data, "\n") == -1 ||
+        buf_append_str(&data, s->email) == -1 || buf_append_str(&data, "\n") == -1) {
         ua_err("out of memory");
         goto out;
     }
@@ -678,7 +588,7 @@ ua_session_save(const struct ua *ua, const struct ua_session *s)
         goto out;
     }
     for (off = 0; off < data.len; off += (size_t)n) {
-        n = write(fd, data.p + off, data.len - off);
+        n = write(fd, data.data + off, data.len - off);
         if (n == -1 && errno == EINTR) {
             n = 0;
             continue;
@@ -687,6 +597,12 @@ ua_session_save(const struct ua *ua, const struct ua_session *s)
             ua_err("cannot save the session: %s: %s", tmp, strerror(errno));
             goto out;
         }
+    }
+    /* On disk before it replaces the old file, and the rename with it:
+     * a crash leaves the old session or the new one, never an empty file. */
+    if (fsync(fd) == -1) {
+        ua_err("cannot save the session: %s: %s", tmp, strerror(errno));
+        goto out;
     }
     if (close(fd) == -1) {
         fd = -1;
@@ -698,6 +614,10 @@ ua_session_save(const struct ua *ua, const struct ua_session *s)
         ua_err("cannot save the session: %s: %s", name, strerror(errno));
         goto out;
     }
+    if (fsync(dfd) == -1) {
+        ua_err("cannot save the session: its directory: %s", strerror(errno));
+        goto out;
+    }
     rc = 0;
 out:
     if (fd != -1)
@@ -705,7 +625,7 @@ out:
     if (rc != 0)
         unlinkat(dfd, tmp, 0);
     close(dfd);
-    ua_buf_free(&data);
+    buf_free(&data);
     return rc;
 }
 
@@ -799,11 +719,13 @@ out:
 static size_t
 ua_body_cb(char *data, size_t size, size_t n, void *arg)
 {
-    struct ua_buf *b = arg;
+    struct ua_response *r = arg;
 
     /* A short count makes libcurl stop with CURLE_WRITE_ERROR. */
-    if (ua_buf_append(b, data, size * n) == -1)
+    if (buf_append(&r->body, data, size * n) == -1) {
+        r->over = errno == EFBIG;
         return 0;
+    }
     return size * n;
 }
 
@@ -816,23 +738,24 @@ ua_body_cb(char *data, size_t size, size_t n, void *arg)
  */
 static int
 ua_request(const struct ua *ua, const char *method, const char *path,
-    const char *token, const struct ua_buf *body, struct ua_response *r)
+    const char *token, const struct buf *body, struct ua_response *r)
 {
     struct curl_slist *hdrs = NULL, *h;
-    struct ua_buf      url, auth;
+    struct buf      url, auth;
     char               errbuf[CURL_ERROR_SIZE];
     CURLcode           cc = CURLE_OK;
     CURL              *c;
     int                rc = UA_EXIT_FAIL;
 
     memset(r, 0, sizeof(*r));
-    memset(&url, 0, sizeof(url));
-    memset(&auth, 0, sizeof(auth));
+    ua_buf_init(&r->body);
+    ua_buf_init(&url);
+    ua_buf_init(&auth);
     errbuf[0] = '\0';
     if ((c = curl_easy_init()) == NULL)
         return ua_err("cannot start libcurl");
     r->curl = c;
-    if (ua_buf_str(&url, ua->server) == -1 || ua_buf_str(&url, path) == -1)
+    if (buf_append_str(&url, ua->server) == -1 || buf_append_str(&url, path) == -1)
         goto nomem;
     /* "Expect:" keeps libcurl from waiting for a 100 Continue. */
     if ((h = curl_slist_append(hdrs, "Expect:")) == NULL)
@@ -848,13 +771,13 @@ ua_request(const struct ua *ua, const char *method, const char *path,
         hdrs = h;
     }
     if (token != NULL) {
-        if (ua_buf_str(&auth, "Authorization: Bearer ") == -1 ||
-            ua_buf_str(&auth, token) == -1 ||
-            (h = curl_slist_append(hdrs, auth.p)) == NULL)
+        if (buf_append_str(&auth, "Authorization: Bearer ") == -1 ||
+            buf_append_str(&auth, token) == -1 ||
+            (h = curl_slist_append(hdrs, buf_str(&auth))) == NULL)
             goto nomem;
         hdrs = h;
     }
-    cc |= curl_easy_setopt(c, CURLOPT_URL, url.p);
+    cc |= curl_easy_setopt(c, CURLOPT_URL, buf_str(&url));
     cc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     cc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     cc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, UA_CONNECT_TIMEOUT);
@@ -863,14 +786,14 @@ ua_request(const struct ua *ua, const char *method, const char *path,
     cc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "userapi/" USERAPID_VERSION);
     cc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     cc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ua_body_cb);
-    cc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    cc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     if (strcmp(method, "HEAD") == 0)
         cc |= curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET") != 0)
         cc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body != NULL) {
         /* Not copied by libcurl: body stays ours to wipe. */
-        cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->p);
+        cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data);
         cc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
             (curl_off_t)body->len);
     }
@@ -880,7 +803,7 @@ ua_request(const struct ua *ua, const char *method, const char *path,
     }
     cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
-        if (r->body.over)
+        if (r->over)
             ua_err("the answer from %s is larger than %ld bytes", ua->server,
                 UA_BODY_MAX);
         else if (cc == CURLE_WRITE_ERROR || cc == CURLE_OUT_OF_MEMORY)
@@ -893,7 +816,7 @@ ua_request(const struct ua *ua, const char *method, const char *path,
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    if (r->body.p == NULL && ua_buf_grow(&r->body, 0) == -1)
+    if (buf_str(&r->body) == NULL)
         goto nomem;
     rc = 0;
     goto out;
@@ -901,15 +824,15 @@ nomem:
     ua_err("out of memory");
 out:
     curl_slist_free_all(hdrs);
-    ua_buf_free(&auth);
-    ua_buf_free(&url);
+    buf_free(&auth);
+    buf_free(&url);
     return rc;
 }
 
 static void
 ua_response_free(struct ua_response *r)
 {
-    ua_buf_free(&r->body);
+    buf_free(&r->body);
     if (r->curl != NULL)
         curl_easy_cleanup(r->curl);
     r->curl = NULL;
@@ -925,7 +848,7 @@ ua_response_json(const struct ua_response *r)
 
     if (r->body.len == 0 || (tok = json_tokener_new()) == NULL)
         return NULL;
-    o = json_tokener_parse_ex(tok, r->body.p, (int)r->body.len);
+    o = json_tokener_parse_ex(tok, r->body.data, (int)r->body.len);
     if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
         json_tokener_get_parse_end(tok) != r->body.len ||
         !json_object_is_type(o, json_type_object))) {
@@ -1005,8 +928,8 @@ ua_print_body(const struct ua_response *r)
 {
     if (r->body.len == 0)
         return;
-    fwrite(r->body.p, 1, r->body.len, stdout);
-    if (r->body.p[r->body.len - 1] != '\n')
+    fwrite(r->body.data, 1, r->body.len, stdout);
+    if (r->body.data[r->body.len - 1] != '\n')
         putchar('\n');
 }
 
@@ -1151,14 +1074,14 @@ ua_register(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     };
     struct ua_response  r;
     struct ua_session   s;
-    struct ua_buf       body;
+    struct buf       body;
     struct json_object *o = NULL, *e, *ro;
     const char         *role = NULL, *email;
     char                pw[UA_PASSWORD_MAX + 1], prompt[UA_EMAIL_MAX + 32];
     int                 ch, from_stdin = 0, authed, rc;
 
     memset(&r, 0, sizeof(r));
-    memset(&body, 0, sizeof(body));
+    ua_buf_init(&body);
     while ((ch = ua_getopt(ua, cmd, argc, argv, UA_COMMON_OPTSTRING "r:p",
         opts)) != -1) {
         switch (ch) {
@@ -1194,13 +1117,13 @@ ua_register(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     if ((rc = ua_password(from_stdin, 1, "password", prompt, pw,
         sizeof(pw))) != 0)
         goto out;
-    if (ua_buf_str(&body, "{\"email\":") == -1 ||
-        ua_buf_json_string(&body, email, strlen(email)) == -1 ||
-        ua_buf_str(&body, ",\"password\":") == -1 ||
-        ua_buf_json_string(&body, pw, strlen(pw)) == -1 ||
-        (role != NULL && (ua_buf_str(&body, ",\"role\":") == -1 ||
-        ua_buf_json_string(&body, role, strlen(role)) == -1)) ||
-        ua_buf_str(&body, "}") == -1) {
+    if (buf_append_str(&body, "{\"email\":") == -1 ||
+        jsonw_string(&body, email, strlen(email)) == -1 ||
+        buf_append_str(&body, ",\"password\":") == -1 ||
+        jsonw_string(&body, pw, strlen(pw)) == -1 ||
+        (role != NULL && (buf_append_str(&body, ",\"role\":") == -1 ||
+        jsonw_string(&body, role, strlen(role)) == -1)) ||
+        buf_append_str(&body, "}") == -1) {
         rc = ua_err("out of memory");
         goto out;
     }
@@ -1226,7 +1149,7 @@ out:
     json_object_put(o);
     explicit_bzero(pw, sizeof(pw));
     explicit_bzero(&s, sizeof(s));
-    ua_buf_free(&body);
+    buf_free(&body);
     ua_response_free(&r);
     return rc;
 }
@@ -1241,7 +1164,7 @@ ua_login(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     };
     struct ua_response  r;
     struct ua_session   s;
-    struct ua_buf       body;
+    struct buf       body;
     struct json_object *o = NULL, *t, *e, *ro;
     const char         *email, *tok;
     char                pw[UA_PASSWORD_MAX + 1], prompt[UA_EMAIL_MAX + 32];
@@ -1250,7 +1173,7 @@ ua_login(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
 
     memset(&r, 0, sizeof(r));
     memset(&s, 0, sizeof(s));
-    memset(&body, 0, sizeof(body));
+    ua_buf_init(&body);
     while ((ch = ua_getopt(ua, cmd, argc, argv, UA_COMMON_OPTSTRING "p",
         opts)) != -1) {
         switch (ch) {
@@ -1275,11 +1198,11 @@ ua_login(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     if ((rc = ua_password(from_stdin, 0, "password", prompt, pw,
         sizeof(pw))) != 0)
         goto out;
-    if (ua_buf_str(&body, "{\"email\":") == -1 ||
-        ua_buf_json_string(&body, email, strlen(email)) == -1 ||
-        ua_buf_str(&body, ",\"password\":") == -1 ||
-        ua_buf_json_string(&body, pw, strlen(pw)) == -1 ||
-        ua_buf_str(&body, "}") == -1) {
+    if (buf_append_str(&body, "{\"email\":") == -1 ||
+        jsonw_string(&body, email, strlen(email)) == -1 ||
+        buf_append_str(&body, ",\"password\":") == -1 ||
+        jsonw_string(&body, pw, strlen(pw)) == -1 ||
+        buf_append_str(&body, "}") == -1) {
         rc = ua_err("out of memory");
         goto out;
     }
@@ -1322,7 +1245,7 @@ out:
     json_object_put(o);
     explicit_bzero(pw, sizeof(pw));
     explicit_bzero(&s, sizeof(s));
-    ua_buf_free(&body);
+    buf_free(&body);
     ua_response_free(&r);
     return rc;
 }
@@ -1332,12 +1255,12 @@ ua_whoami(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
 {
     struct ua_response  r;
     struct ua_session   s;
-    struct ua_buf       path;
+    struct buf       path;
     struct json_object *o = NULL, *one = NULL;
     int                 rc;
 
     memset(&r, 0, sizeof(r));
-    memset(&path, 0, sizeof(path));
+    ua_buf_init(&path);
     if ((rc = ua_no_args(ua, cmd, argc, argv)) != 0)
         return rc == -1 ? 0 : rc;
     if ((rc = ua_session_load(ua, &s, 0)) != 0)
@@ -1347,7 +1270,7 @@ ua_whoami(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
         rc = ua_err("out of memory");
         goto out;
     }
-    if ((rc = ua_request(ua, "GET", path.p, s.token, NULL, &r)) != 0 ||
+    if ((rc = ua_request(ua, "GET", buf_str(&path), s.token, NULL, &r)) != 0 ||
         (rc = ua_answer(&r)) != 0)
         goto out;
     if (ua->json) {
@@ -1365,7 +1288,7 @@ out:
     json_object_put(one);
     json_object_put(o);
     explicit_bzero(&s, sizeof(s));
-    ua_buf_free(&path);
+    buf_free(&path);
     ua_response_free(&r);
     return rc;
 }
@@ -1410,14 +1333,14 @@ ua_passwd(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     };
     struct ua_response r;
     struct ua_session  s;
-    struct ua_buf      body, path;
+    struct buf      body, path;
     char               cur[UA_PASSWORD_MAX + 1], pw[UA_PASSWORD_MAX + 1];
     int                ch, from_stdin = 0, rc;
 
     memset(&r, 0, sizeof(r));
     memset(&s, 0, sizeof(s));
-    memset(&body, 0, sizeof(body));
-    memset(&path, 0, sizeof(path));
+    ua_buf_init(&body);
+    ua_buf_init(&path);
     while ((ch = ua_getopt(ua, cmd, argc, argv, UA_COMMON_OPTSTRING "p",
         opts)) != -1) {
         switch (ch) {
@@ -1442,17 +1365,17 @@ ua_passwd(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
         pw, sizeof(pw))) != 0)
         goto out;
     if (ua_buf_path(&path, "/users/", s.email) == -1 ||
-        ua_buf_str(&body, "{\"password\":") == -1 ||
-        ua_buf_json_string(&body, pw, strlen(pw)) == -1 ||
-        ua_buf_str(&body, ",\"current_password\":") == -1 ||
-        ua_buf_json_string(&body, cur, strlen(cur)) == -1 ||
-        ua_buf_str(&body, "}") == -1) {
+        buf_append_str(&body, "{\"password\":") == -1 ||
+        jsonw_string(&body, pw, strlen(pw)) == -1 ||
+        buf_append_str(&body, ",\"current_password\":") == -1 ||
+        jsonw_string(&body, cur, strlen(cur)) == -1 ||
+        buf_append_str(&body, "}") == -1) {
         rc = ua_err("out of memory");
         goto out;
     }
     explicit_bzero(cur, sizeof(cur));
     explicit_bzero(pw, sizeof(pw));
-    if ((rc = ua_request(ua, "PATCH", path.p, s.token, &body, &r)) != 0 ||
+    if ((rc = ua_request(ua, "PATCH", buf_str(&path), s.token, &body, &r)) != 0 ||
         (rc = ua_answer(&r)) != 0)
         goto out;
     if (ua->json)
@@ -1463,8 +1386,8 @@ out:
     explicit_bzero(cur, sizeof(cur));
     explicit_bzero(pw, sizeof(pw));
     explicit_bzero(&s, sizeof(s));
-    ua_buf_free(&body);
-    ua_buf_free(&path);
+    buf_free(&body);
+    buf_free(&path);
     ua_response_free(&r);
     return rc;
 }
@@ -1475,12 +1398,12 @@ ua_delete(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     static const struct option opts[] = { UA_COMMON_OPTS, { NULL, 0, NULL, 0 } };
     struct ua_response         r;
     struct ua_session          s;
-    struct ua_buf              path;
+    struct buf              path;
     const char                *email, *p;
     int                        ch, rc;
 
     memset(&r, 0, sizeof(r));
-    memset(&path, 0, sizeof(path));
+    ua_buf_init(&path);
     while ((ch = ua_getopt(ua, cmd, argc, argv, UA_COMMON_OPTSTRING, opts)) !=
         -1)
         if (ch == 'h' || ch == '?')
@@ -1498,7 +1421,7 @@ ua_delete(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
         rc = ua_err("out of memory");
         goto out;
     }
-    if ((rc = ua_request(ua, "DELETE", path.p, s.token, NULL, &r)) != 0 ||
+    if ((rc = ua_request(ua, "DELETE", buf_str(&path), s.token, NULL, &r)) != 0 ||
         (rc = ua_answer(&r)) != 0)
         goto out;
     if (ua->json) {
@@ -1514,7 +1437,7 @@ ua_delete(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
     }
 out:
     explicit_bzero(&s, sizeof(s));
-    ua_buf_free(&path);
+    buf_free(&path);
     ua_response_free(&r);
     return rc;
 }

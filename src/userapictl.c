@@ -278,7 +278,7 @@ ctl_email(const char *s, char *out)
 {
     size_t len = strlen(s), i;
 
-    if (!api_email_valid(s, len))
+    if (!userdb_email_valid(s, len))
         return -1;
     for (i = 0; i < len; i++)
         out[i] = (char)tolower((unsigned char)s[i]);

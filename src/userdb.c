@@ -1428,12 +1428,74 @@ userdb_email_ok(const char *p, size_t len, char *why, size_t whylen)
         c = (unsigned char)p[i];
         if (c < 0x20 || c == 0x7f)
             return userdb_why(why, whylen, "bad email: control character");
+        if (c >= 0x80)
+            return userdb_why(why, whylen, "bad email: not ASCII");
         if (c >= 'A' && c <= 'Z')
             return userdb_why(why, whylen, "bad email: upper-case letter "
                 "(emails are stored lower-case)");
     }
+    if (!userdb_email_valid(p, len))
+        return userdb_why(why, whylen, "bad email: not an address");
     return 0;
 }
+
+/* ASCII letters and digits, whatever the locale says. */
+static int
+userdb_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9');
+}
+
+int
+userdb_email_valid(const char *s, size_t len)
+{
+    const char *at = NULL;
+    size_t      i, label = 0;
+
+    if (len < 3 || len > USERDB_EMAIL_MAX)
+        return 0;
+    for (i = 0; i < len; i++)
+        if (s[i] == '@') {
+            if (at != NULL)
+                return 0;
+            at = s + i;
+        }
+    if (at == NULL || at == s || at - s > 64 || at == s + len - 1)
+        return 0;
+    /* Local part: the unquoted atext of RFC 5322, dots not at the ends
+     * nor doubled. */
+    if (s[0] == '.' || at[-1] == '.')
+        return 0;
+    for (i = 0; s + i < at; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '.' && s[i + 1] == '.')
+            return 0;
+        /* strchr finds the terminator too: NUL needs its own test. */
+        if (c == '\0' ||
+            (!userdb_alnum(c) && strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL))
+            return 0;
+    }
+    /* Domain: letters, digits and hyphens in dot-separated labels. */
+    for (i = (size_t)(at - s) + 1; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)s[i] : '.';
+
+        if (c == '.') {
+            if (label == 0 || label > 63 || s[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!userdb_alnum(c) && c != '-')
+            return 0;
+        if (label == 0 && c == '-')
+            return 0;
+        label++;
+    }
+    return 1;
+}
+
 
 static int
 userdb_hash_ok(const char *p, size_t len, char *why, size_t whylen)

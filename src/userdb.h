@@ -170,6 +170,16 @@ int         userdb_check(const char *dir, size_t *nusers, char *err,
 int         userdb_format_time(int64_t t, char out[USERDB_TIME_LEN + 1]);
 int         userdb_parse_time(const char *s, int64_t *t);
 
+/*
+ * Whether s[0..len) is an email address this database can hold, as typed
+ * (case is folded before storing): ASCII only, a local part of RFC 5322
+ * atext with dots neither at its ends nor doubled (at most 64 bytes), '@',
+ * and a domain of letter, digit and hyphen labels.  The API, userapictl
+ * and the parser of users.db all use this one rule, so every stored email
+ * is valid JSON and a valid address.
+ */
+int         userdb_email_valid(const char *s, size_t len);
+
 /* "admin", "user", or NULL. */
 const char *userdb_role_name(int role);
 

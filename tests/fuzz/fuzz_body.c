@@ -221,7 +221,7 @@ fuzz_check_response(const struct api_response *r)
 
         FUZZ_CHECK(json_object_object_get_ex(obj, "email", &email) &&
             json_object_is_type(email, json_type_string));
-        FUZZ_CHECK(api_email_valid(json_object_get_string(email),
+        FUZZ_CHECK(userdb_email_valid(json_object_get_string(email),
             (size_t)json_object_get_string_len(email)));
         FUZZ_CHECK(userdb_find(fuzz_ctx.db, json_object_get_string(email),
             NULL) == 0);
@@ -237,13 +237,13 @@ fuzz_check_response(const struct api_response *r)
     json_tokener_free(tok);
 }
 
-/* What api_email_valid accepts can be stored once lower-cased. */
+/* What userdb_email_valid accepts can be stored once lower-cased. */
 static void
 fuzz_check_email(const char *s, size_t len)
 {
     size_t i;
 
-    if (!api_email_valid(s, len))
+    if (!userdb_email_valid(s, len))
         return;
     FUZZ_CHECK(len >= 3 && len <= USERDB_EMAIL_MAX);
     for (i = 0; i < len; i++)

@@ -74,6 +74,30 @@ START_TEST(test_version_and_help_exit_0)
 }
 END_TEST
 
+/* Out of memory while keeping the command line: said, exit 1, no crash
+ * and no start with a half-kept command line. */
+START_TEST(test_failed_copy_of_the_command_line_exits_1)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char              *out;
+    int                st;
+
+    daemon_prepare(&d, &o);
+    out = run_cmd(&st, "env LD_PRELOAD=%s USERAPID_TEST_FAIL_STRDUP=%s "
+        "ASAN_OPTIONS=verify_asan_link_order=0 %s --config %s --state-dir %s 2>&1",
+        getenv("USERAPID_PRELOAD"), d.state_dir, harness_bin(), d.conf, d.state_dir);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st, out);
+    ck_assert_str_eq(out, "userapid: out of memory\n");
+    free(out);
+    /* Nothing was started: the state directory is as it was. */
+    out = run_cmd(&st, "ls -A %s", d.state_dir);
+    ck_assert_str_eq(out, "");
+    free(out);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 START_TEST(test_usage_errors_exit_2)
 {
     char *out;
@@ -730,6 +754,7 @@ lifecycle_suite(void)
     tcase_set_timeout(cli, 30);
     tcase_add_test(cli, test_version_and_help_exit_0);
     tcase_add_test(cli, test_usage_errors_exit_2);
+    tcase_add_test(cli, test_failed_copy_of_the_command_line_exits_1);
     tcase_add_test(cli, test_config_errors_exit_3_with_file_and_line);
     tcase_add_test(cli, test_check_config_accepts_good_file);
     tcase_add_test(cli, test_missing_state_dir_exits_1);

@@ -508,6 +508,35 @@ START_TEST(test_login_saves_the_token_0600_in_a_0700_directory)
 }
 END_TEST
 
+/*
+ * The token file is synced before it replaces the old one, and the rename
+ * after it: a crash leaves the old file or the new one, not an empty one.
+ */
+START_TEST(test_login_syncs_the_token_file_before_and_after_the_rename)
+{
+    char log[500], env[1200], in[256], *out, *calls, want[2400];
+    int  code;
+
+    snprintf(log, sizeof(log), "%s/calls.log", d.dir);
+    snprintf(env, sizeof(env), "LD_PRELOAD=%s USERAPID_TEST_CALL_LOG=%s "
+        "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0",
+        getenv("USERAPID_PRELOAD"), log);
+    snprintf(in, sizeof(in), "%s\n", admin_pw);
+    out = ua_env(&code, in, env, "--server http://127.0.0.1:%d login "
+        "--password-stdin " ADMIN, d.port);
+    ck_assert_msg(code == 0, "exit %d: %s", code, ua_stderr);
+    free(out);
+    calls = read_file(log);
+    ck_assert_ptr_nonnull(calls);
+    /* Exactly: the temporary file synced, renamed, the directory synced. */
+    snprintf(want, sizeof(want), "fsync %s.tmp\nrename %s.tmp %s\nfsync %s/userapi\n",
+        token_path(), strrchr(token_path(), '/') + 1, strrchr(token_path(), '/') + 1,
+        xdg);
+    ck_assert_str_eq(calls, want);
+    free(calls);
+}
+END_TEST
+
 START_TEST(test_login_json_prints_the_answer_without_the_token)
 {
     char  token[TOKEN_LEN + 1], t[32], want[256], *out;
@@ -989,6 +1018,7 @@ userapi_suite(void)
     tcase_add_test(tc, test_register_creates_then_a_duplicate_exits_4_with_the_message);
     tcase_add_test(tc, test_register_sends_the_saved_session_so_admins_create_admins);
     tcase_add_test(tc, test_login_saves_the_token_0600_in_a_0700_directory);
+    tcase_add_test(tc, test_login_syncs_the_token_file_before_and_after_the_rename);
     tcase_add_test(tc, test_login_json_prints_the_answer_without_the_token);
     tcase_add_test(tc, test_login_with_a_wrong_password_exits_3_and_saves_nothing);
     tcase_add_test(tc, test_login_prompts_on_the_terminal_without_echo);

@@ -27,7 +27,7 @@ START_TEST(test_email_valid_accepts_atext_local_parts)
     size_t i;
 
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        ck_assert_msg(api_email_valid(good[i], strlen(good[i])), "%s", good[i]);
+        ck_assert_msg(userdb_email_valid(good[i], strlen(good[i])), "%s", good[i]);
 }
 END_TEST
 
@@ -52,7 +52,7 @@ START_TEST(test_email_valid_rejects_nul_anywhere)
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(!api_email_valid(bad[i].s, bad[i].len), "case %zu", i);
+        ck_assert_msg(!userdb_email_valid(bad[i].s, bad[i].len), "case %zu", i);
 }
 END_TEST
 

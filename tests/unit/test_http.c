@@ -1132,7 +1132,7 @@ END_TEST
 
 START_TEST(test_length_body_append_failure_is_500)
 {
-    struct buf full = { NULL, SIZE_MAX - 1, 0 };
+    struct buf full = { NULL, SIZE_MAX - 1, 0, 0, 0 };
     size_t     consumed = 99;
 
     ck_assert_int_eq(body_head_then("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
@@ -1461,7 +1461,7 @@ END_TEST
 
 START_TEST(test_chunked_append_failure_is_500)
 {
-    struct buf full = { NULL, SIZE_MAX - 1, 0 };
+    struct buf full = { NULL, SIZE_MAX - 1, 0, 0, 0 };
     size_t     consumed;
 
     ck_assert_int_eq(body_all("3\r\nabc\r\n0\r\n\r\n", TEST_MAX_BODY, &consumed, &full), 500);
@@ -1858,7 +1858,7 @@ END_TEST
 START_TEST(test_response_write_failure_returns_minus_one_and_keeps_out)
 {
     struct http_response r;
-    struct buf           full = { NULL, SIZE_MAX - 1, 0 };
+    struct buf           full = { NULL, SIZE_MAX - 1, 0, 0, 0 };
 
     response_defaults(&r);
     ck_assert_int_eq(http_response_write(&full, &r), -1);

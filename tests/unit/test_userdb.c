@@ -430,6 +430,8 @@ START_TEST(test_add_rejects_invalid_records_with_einval)
         { "", 2, T0, HASH_A, "bad email: empty" },
         { "Alice@example.com", 2, T0, HASH_A,
           "bad email: upper-case letter (emails are stored lower-case)" },
+        { "al\xc3\xaf" "ce@example.com", 2, T0, HASH_A, "bad email: not ASCII" },
+        { "alice", 2, T0, HASH_A, "bad email: not an address" },
         { "a\tb@example.com", 2, T0, HASH_A, "bad email: control character" },
         { "a\nb@example.com", 2, T0, HASH_A, "bad email: control character" },
         { "a\x7f@example.com", 2, T0, HASH_A, "bad email: control character" },
@@ -474,7 +476,11 @@ START_TEST(test_add_rejects_invalid_records_with_einval)
 
     /* The longest of each field is fine. */
     mkuser(&u, "", USERDB_ROLE_USER, USERDB_TIME_MAX, "$");
+    /* 64 + '@' + 63 '.' 63 '.' 61: the longest address RFC 5321 allows. */
     memset(u.email, 'e', USERDB_EMAIL_MAX);
+    u.email[64] = '@';
+    u.email[128] = '.';
+    u.email[192] = '.';
     memset(u.hash + 1, 'h', USERDB_HASH_MAX - 1);
     ck_assert_int_eq(userdb_add(db, &u), 0);
     userdb_close(db);
@@ -870,6 +876,16 @@ START_TEST(test_malformed_line_names_path_and_line)
           "YYYY-MM-DDTHH:MM:SSZ)" },
         { "Bob@example.com\tuser\t" T1_TEXT "\t" HASH_B "\n",
           ":3: bad email: upper-case letter (emails are stored lower-case)" },
+        /* Hand edits the API would refuse: a listing of them would not be
+         * valid JSON, or not an address. */
+        { "b\xc3\xb6" "b@example.com\tuser\t" T1_TEXT "\t" HASH_B "\n",
+          ":3: bad email: not ASCII" },
+        { "b\xff" "b@example.com\tuser\t" T1_TEXT "\t" HASH_B "\n",
+          ":3: bad email: not ASCII" },
+        { "bob\tuser\t" T1_TEXT "\t" HASH_B "\n",
+          ":3: bad email: not an address" },
+        { "bob..x@example.com\tuser\t" T1_TEXT "\t" HASH_B "\n",
+          ":3: bad email: not an address" },
         { "\tuser\t" T1_TEXT "\t" HASH_B "\n", ":3: bad email: empty" },
         { "bob@exa\001mple.com\tuser\t" T1_TEXT "\t" HASH_B "\n",
           ":3: bad email: control character" },
