@@ -42,7 +42,7 @@ CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 CURL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libcurl)
 CURL_LIBS    = $(shell $(PKG_CONFIG) --libs libcurl)
 
-ALL_CFLAGS   = -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
+ALL_CFLAGS   = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
                -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS) $(SAN) -pthread
@@ -73,7 +73,7 @@ deps:
 # Objects depend on the flags that shape them: changing sysconfdir,
 # CFLAGS or the version rebuilds what it must.
 FLAGS_FILE  := $(BUILD)/.build-flags
-FLAGS_NOW    = $(CC) $(CFLAGS) $(SAN) $(VERSION) $(sysconfdir) $(localstatedir)
+FLAGS_NOW    = $(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(VERSION) $(sysconfdir) $(localstatedir)
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(@D)
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
