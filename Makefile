@@ -42,7 +42,7 @@ CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
 CURL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libcurl)
 CURL_LIBS    = $(shell $(PKG_CONFIG) --libs libcurl)
 
-ALL_CFLAGS   = -std=gnu11 $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
+ALL_CFLAGS   = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
                -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS) $(SAN) -pthread
@@ -74,7 +74,7 @@ deps:
 # Objects depend on the flags that shape them: changing sysconfdir,
 # CFLAGS or the version rebuilds what it must.
 FLAGS_FILE  := $(BUILD)/.build-flags
-FLAGS_NOW    = $(CC) $(CFLAGS) $(SAN) $(VERSION) $(sysconfdir) $(localstatedir)
+FLAGS_NOW    = $(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(VERSION) $(sysconfdir) $(localstatedir)
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(@D)
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
@@ -207,10 +207,55 @@ stage: all
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
 
-# Real systemd as PID 1 in systemd-nspawn (root only).
-check-systemd: all
+# ---- Debian package --------------------------------------------------------
+#
+# `make deb` builds the source and binary packages that debian/ describes
+# from a copy of the tree in build/deb/userapid-VERSION, so that the work
+# tree stays clean, leaves them in build/deb/ and runs lintian on them: an
+# error or a warning fails the build.  It rebuilds only when a file of the
+# tree changed.  `make lintian` runs lintian again.  As root, the packaging
+# tools and the build dependencies are installed first.
+
+DEB_DIR     := build/deb
+DEB_SRC     := $(DEB_DIR)/userapid-$(VERSION)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_PKG      = $(DEB_DIR)/userapid_$(VERSION)_$(DEB_ARCH).deb
+DEB_CHANGES  = $(DEB_DIR)/userapid_$(VERSION)_$(DEB_ARCH).changes
+# What the package is built from: the tracked and the untracked, not
+# ignored, files (or the whole tree outside build/ and run/ without git).
+DEB_INPUTS  := $(wildcard $(shell git ls-files -co --exclude-standard 2>/dev/null || \
+                 find . -path ./build -prune -o -path ./run -prune -o -path ./.git -prune \
+                     -o -type f -print))
+LINTIAN_ARGS := --fail-on error,warning --display-info
+
+.PHONY: deb lintian version
+
+version:
+	@echo $(VERSION)
+
+deb: $(DEB_PKG)
+
+# The outer make's flags and variables (MAKEFLAGS) stay out of the build.
+$(DEB_PKG): $(DEB_INPUTS)
+	@scripts/install-deps --check-deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	@echo "copying $(words $(DEB_INPUTS)) files to $(DEB_SRC)"
+	@tar -cf - $(DEB_INPUTS) | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage --no-sign -J
+	rm -rf $(DEB_SRC)
+	lintian $(LINTIAN_ARGS) $(DEB_CHANGES)
+	@ls -l $(DEB_DIR)/*.deb
+
+lintian: $(DEB_PKG)
+	lintian $(LINTIAN_ARGS) $(DEB_CHANGES)
+
+# Real systemd as PID 1 in systemd-nspawn (root only), with the Debian
+# package installed, upgraded and purged in it.
+check-systemd: $(DEB_PKG)
 	@scripts/install-deps --check-systemd
-	tests/systemd/run
+	tests/systemd/run $(DEB_PKG)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
