@@ -25,6 +25,9 @@
  *   F_WRLCK to change.  An OFD lock belongs to an open file description,
  *   which fork(2) shares, so a process that did not open t->fd itself
  *   reopens the file before its first lock (session_lock).
+ * - seq is made odd when the write lock is taken and even again before
+ *   that same file's lock is let go, by the holder and nobody else (a
+ *   rebuild ends its write on the old file before moving to the new one).
  * - A rebuilt file replaces the old one while the old one's write lock is
  *   held; then "retired" is set in the old header.  Whoever takes a lock on
  *   a retired file drops it and moves to the file now at the path.
@@ -137,6 +140,7 @@ static int      session_header_check(const struct session_header *, off_t,
                     char *, size_t);
 static int      session_fd_lock(int, short);
 static int      session_lock(struct session_table *, short);
+static void     session_write_end(struct session_table *);
 static void     session_unlock(struct session_table *);
 static int      session_install(struct session_table *, uint64_t, uint64_t,
                     const struct session_ref *, size_t, int, char *, size_t);
@@ -166,6 +170,7 @@ static int      session_lookup_fast(struct session_table *, const uint8_t *,
                     struct session_info *);
 
 static int64_t (*session_clock)(void);
+static struct session_stats session_stat;
 
 /*
  * getpid(2) is a system call on every lookup otherwise; the pid is kept
@@ -334,6 +339,7 @@ session_lookup(struct session_table *t, const char *token, size_t token_len,
         return SESSION_NOT_FOUND;
     if ((rc = session_lookup_fast(t, key, out)) != -2)
         return rc;
+    session_stat.locked_lookups++;
     rc = SESSION_NOT_FOUND;
     if (session_lock(t, F_RDLCK) == -1)
         return -1;
@@ -441,6 +447,7 @@ session_revoke_user(struct session_table *t, const char *email,
     if (session_lock(t, F_WRLCK) == -1)
         return -1;
     now = session_now();
+    session_stat.scans++;
     /* After a delete, slot i holds whatever shifted back into it, so it is
      * looked at again.  Entries only shift back within their run, so none
      * skips past i unseen. */
@@ -474,6 +481,7 @@ session_set_role(struct session_table *t, const char *email, int role)
     if (session_lock(t, F_WRLCK) == -1)
         return -1;
     now = session_now();
+    session_stat.scans++;
     for (i = 0; i <= t->v.mask; i++) {
         s = &t->v.slots[i];
         if (s->in_use == 0 || !session_email_is(s, email))
@@ -500,6 +508,7 @@ session_foreach(struct session_table *t, const char *email,
     if (session_lock(t, F_RDLCK) == -1)
         return -1;
     now = session_now();
+    session_stat.scans++;
     for (i = 0; i <= t->v.mask; i++) {
         s = &t->v.slots[i];
         if (s->in_use == 0 || (email != NULL && !session_email_is(s, email)) ||
@@ -565,6 +574,12 @@ void
 session_set_clock(int64_t (*now)(void))
 {
     session_clock = now;
+}
+
+void
+session_get_stats(struct session_stats *out)
+{
+    *out = session_stat;
 }
 
 static int64_t
@@ -848,15 +863,23 @@ session_lock(struct session_table *t, short type)
     return -1;
 }
 
+/* Even again: readers that saw the odd value retry.  Only ever on the
+ * file whose write lock made it odd, while that lock is held. */
+static void
+session_write_end(struct session_table *t)
+{
+    if (!t->writing)
+        return;
+    __atomic_add_fetch(&t->v.hdr->seq, 1, __ATOMIC_RELEASE);
+    t->writing = 0;
+}
+
 static void
 session_unlock(struct session_table *t)
 {
-    if (t->writing) {
-        /* Even again: readers that saw the old value retry. */
-        __atomic_add_fetch(&t->v.hdr->seq, 1, __ATOMIC_RELEASE);
-        t->writing = 0;
-    }
-    /* Unlocking a lock we hold cannot fail on a valid fd. */
+    session_write_end(t);
+    /* Unlocking a lock we hold (or no longer hold, after a rebuild moved
+     * us to a new file) cannot fail on a valid fd. */
     session_fd_lock(t->fd, F_UNLCK);
 }
 
@@ -1008,8 +1031,11 @@ session_adjust(struct session_table *t, uint64_t cap, uint64_t max, char *err,
         log_msg(LOG_NOTICE, "session_open: %s: dropped %zu sessions nearest "
             "expiry to fit max_sessions %llu", t->path, skip,
             (unsigned long long)max);
-    /* The new file is in place: send everyone else on the old one there. */
+    /* The new file is in place: send everyone else on the old one there,
+     * and end our write on it while its lock is still ours.  The new
+     * file's seq is not ours to touch: we hold no lock on it. */
     __atomic_store_n(&t->v.hdr->retired, 1, __ATOMIC_RELEASE);
+    session_write_end(t);
     switch (session_attach(t, err, errlen)) {
     case SESSION_ATTACHED:
         return 0;
@@ -1037,6 +1063,7 @@ session_check_table(const struct session_table *t, char *err, size_t errlen)
             (unsigned long long)t->v.hdr->capacity);
         return -1;
     }
+    session_stat.scans++;
     for (i = 0; i <= t->v.mask; i++) {
         if (t->v.slots[i].in_use == 0)
             continue;
@@ -1169,6 +1196,7 @@ session_collect(const struct session_table *t, int64_t now,
     size_t                      n = 0, used = 0;
     int64_t                     exp;
 
+    session_stat.scans++;
     /* Counted, not taken from the header: count may be off after a
      * writer died mid-change. */
     for (i = 0; i <= t->v.mask; i++)
@@ -1223,6 +1251,7 @@ session_sweep(struct session_table *t, int64_t now, struct session_ref *best,
     int64_t                 exp;
 
     *found = 0;
+    session_stat.scans++;
     /* See session_revoke_user for why i stays put after a delete. */
     for (i = 0; i <= t->v.mask;) {
         s = &t->v.slots[i];
@@ -1310,6 +1339,7 @@ session_repair(struct session_table *t)
     const char             *why;
     uint64_t                i, used = 0;
 
+    session_stat.scans++;
     for (i = 0; i <= t->v.mask;) {
         s = &t->v.slots[i];
         if (s->in_use == 0) {

@@ -135,4 +135,11 @@ int  session_check(const char *state_dir, char *err, size_t errlen);
  * NULL restores it. */
 void session_set_clock(int64_t (*now)(void));
 
+/* What this process's calls have done so far, for tests. */
+struct session_stats {
+    uint64_t    scans;          /* passes over every slot of a table */
+    uint64_t    locked_lookups; /* lookups that took the read lock */
+};
+void session_get_stats(struct session_stats *out);
+
 #endif

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,30 @@ assert_check_ok(void)
 
     ck_assert_msg(session_check(state_dir, err, sizeof(err)) == 0,
         "session_check: %s", err);
+}
+
+/* 8 bytes of the file at off: in the header, 32 is max_sessions, 40
+ * count, 56 seq. */
+static uint64_t
+file_u64(off_t off)
+{
+    uint64_t    v;
+    int         fd;
+
+    fd = open(sess_path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ne(fd, -1);
+    ck_assert_int_eq(pread(fd, &v, sizeof(v), off), (ssize_t)sizeof(v));
+    close(fd);
+    return v;
+}
+
+static uint64_t
+locked_lookups(void)
+{
+    struct session_stats    s;
+
+    session_get_stats(&s);
+    return s.locked_lookups;
 }
 
 START_TEST(test_create_then_lookup_returns_email_role_and_times)
@@ -655,6 +680,41 @@ START_TEST(test_reopen_with_larger_max_sessions_keeps_live_sessions)
     create(old, "bob@example.com", 0, late);
     assert_found(t, late, "bob@example.com");
     assert_found(old, tok[0], "alice@example.com");
+    session_close(old);
+    session_close(t);
+    assert_check_ok();
+}
+END_TEST
+
+/*
+ * A rebuild ends its write on the old file; the new file's seq is never
+ * touched without that file's lock, so it is even (0: nobody wrote yet)
+ * and lock-free lookups work on it at once.
+ */
+START_TEST(test_rebuild_leaves_the_new_files_seq_even)
+{
+    struct session_table   *t, *old;
+    char                    tok[5][AUTH_TOKEN_LEN + 1];
+    char                    late[AUTH_TOKEN_LEN + 1];
+    uint64_t                before;
+    int                     i;
+
+    t = open_table(10, 600, 86400);
+    for (i = 0; i < 5; i++)
+        create(t, "alice@example.com", 0, tok[i]);
+    old = t;
+    t = open_table(1000, 600, 86400);               /* rebuilds */
+    ck_assert_uint_eq(file_u64(56), 0);
+    before = locked_lookups();
+    for (i = 0; i < 5; i++)
+        assert_found(t, tok[i], "alice@example.com");
+    ck_assert_uint_eq(locked_lookups(), before);
+    /* One write (through the handle that followed the rebuild) moves it
+     * by two, odd and back. */
+    create(old, "bob@example.com", 0, late);
+    ck_assert_uint_eq(file_u64(56), 2);
+    assert_found(t, late, "bob@example.com");
+    ck_assert_uint_eq(locked_lookups(), before);
     session_close(old);
     session_close(t);
     assert_check_ok();
@@ -1105,6 +1165,7 @@ session_suite(void)
     tcase_add_test(tc,
         test_reopen_with_smaller_max_sessions_keeps_the_latest_expiring);
     tcase_add_test(tc, test_lowering_max_sessions_within_capacity_trims_in_place);
+    tcase_add_test(tc, test_rebuild_leaves_the_new_files_seq_even);
     tcase_add_test(tc, test_corrupt_file_is_refused_with_its_reason);
     tcase_add_test(tc, test_truncated_file_is_refused_with_expected_size);
     tcase_add_test(tc, test_reset_flag_recreates_a_corrupt_file_empty);
