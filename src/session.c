@@ -33,8 +33,9 @@
  *   a retired file drops it and moves to the file now at the path.
  * - last_used is the one field written under a read lock, with relaxed
  *   atomic stores, and only when the second changes, so a burst of
- *   requests does not dirty the page on each one.  Everything else changes
- *   under the write lock only.
+ *   requests does not dirty the page on each one.  Lock-free lookups store
+ *   nothing: a slot they read may hold another session a moment later.
+ *   Everything else changes under the write lock only.
  * - The mapping is not msync'd: sessions survive a crash of any process,
  *   and a power loss may lose recent ones (their users log in again).
  * - A file's blocks are allocated when it is made (posix_fallocate), so a
@@ -347,9 +348,12 @@ session_lookup(struct session_table *t, const char *token, size_t token_len,
     if ((i = session_find(&t->v, key)) >= 0) {
         s = &t->v.slots[i];
         if (session_expiry(t, s) > now) {
+            /* Writers are locked out, so slot i is still this session.
+             * Other readers may store too: the latest time wins. */
             last = __atomic_load_n(&s->last_used, __ATOMIC_RELAXED);
-            if (now > last)
-                __atomic_store_n(&s->last_used, now, __ATOMIC_RELAXED);
+            while (now > last && !__atomic_compare_exchange_n(&s->last_used,
+                &last, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                ;
             if (out != NULL)
                 session_fill(t, s, out);
             rc = 0;
@@ -363,9 +367,10 @@ session_lookup(struct session_table *t, const char *token, size_t token_len,
  * Lookups are most of the traffic and only read, so they take no lock: a
  * writer makes the header's seq odd for as long as it changes slots (under
  * its write lock), and a reader that saw seq even and unchanged around its
- * probe and copy has a consistent result.  -2 when that cannot be had
- * (a writer at work, another process's mapping, a retired file): then the
- * caller takes the read lock.
+ * probe and copy has a consistent result.  It stores nothing: by then a
+ * backward shift may have put another session in the slot it read.  -2
+ * when the lock is needed: a writer at work, another process's mapping, a
+ * retired file, or a last use to record (once a second per session).
  */
 static int
 session_lookup_fast(struct session_table *t, const uint8_t *key,
@@ -373,7 +378,7 @@ session_lookup_fast(struct session_table *t, const uint8_t *key,
 {
     struct session_slot copy;
     uint64_t            s1, s2;
-    int64_t             i, now, last;
+    int64_t             i, now;
     int                 tries;
 
     if (t->pid != session_self() || t->readonly ||
@@ -395,12 +400,8 @@ session_lookup_fast(struct session_table *t, const uint8_t *key,
         now = session_now();
         if (session_expiry(t, &copy) <= now)
             return SESSION_NOT_FOUND;
-        /* As under the read lock: a relaxed store of the time of use. */
-        last = __atomic_load_n(&t->v.slots[i].last_used, __ATOMIC_RELAXED);
-        if (now > last)
-            __atomic_store_n(&t->v.slots[i].last_used, now, __ATOMIC_RELAXED);
         if (now > copy.last_used)
-            copy.last_used = now;
+            return -2;
         if (out != NULL)
             session_fill(t, &copy, out);
         return 0;

@@ -2,7 +2,8 @@
  * test_session.c - unit tests for session.c: issuing, looking up and
  * revoking sessions, idle and absolute expiry on a fake clock, eviction
  * when full, the file's mode and contents, restarts, sharing with forked
- * processes, capacity changes, and corrupt files.
+ * processes, lock-free lookups under concurrent writers, capacity
+ * changes, and corrupt files.
  *
  * Each test gets a fresh state directory from mkdtemp; the fixture removes
  * it.  The clock is fake_now unless a test says otherwise, so expiry is
@@ -12,12 +13,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -1120,6 +1125,416 @@ START_TEST(test_lockless_lookups_stay_consistent_under_writers)
 }
 END_TEST
 
+/* A lookup stores the time of use under the read lock, once a second per
+ * session; the lock-free path only reads. */
+START_TEST(test_lookups_take_the_lock_only_to_record_a_new_second)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    char                    tok[AUTH_TOKEN_LEN + 1];
+    uint64_t                before;
+
+    t = open_table(100, 600, 86400);
+    create(t, "alice@example.com", 0, tok);
+    before = locked_lookups();
+    assert_found(t, tok, "alice@example.com");
+    assert_found(t, tok, "alice@example.com");
+    ck_assert_uint_eq(locked_lookups(), before);
+    fake_now = T0 + 1;
+    ck_assert_int_eq(lookup(t, tok, &info), 0);
+    ck_assert_int_eq(info.last_used, T0 + 1);
+    ck_assert_uint_eq(locked_lookups(), before + 1);
+    ck_assert_int_eq(lookup(t, tok, &info), 0);
+    ck_assert_int_eq(info.last_used, T0 + 1);
+    ck_assert_uint_eq(locked_lookups(), before + 1);
+    session_close(t);
+}
+END_TEST
+
+/* ---- lock-free lookups under concurrent writers -------------------------- */
+
+/*
+ * Writers and readers in separate processes on one small table, on a
+ * shared fake clock that readers move on before half their lookups, so
+ * most lookups have a time of use to record (and the lock-free path is
+ * taken by the lookup right after, in the same tick).  In readers the
+ * clock sometimes yields the CPU: a lookup is then, as if preempted,
+ * between reading its slot and recording the time, while the writers
+ * shift slots about.  Writers
+ * log in, log out, revoke_user and set_role for their own users, and
+ * publish each token with what it was issued with.  Some sessions are
+ * idle: nobody looks them up before they expire, and their writer ends
+ * them only long after, so expired sessions sit among the live ones as
+ * backward shifts move slots about.  Readers look up published tokens and
+ * accept only:
+ * - found: the email and creation time the token was issued with, a role
+ *   once set for that email, and never an idle token past
+ *   its expiry (which a stray store of a time of use into a slot it was
+ *   just moved to would revive);
+ * - not found: a token its writer has ended (or is ending), an idle one,
+ *   or one nobody found within ttl (minus a margin for racing readers).
+ */
+#define ST_USERS        6
+#define ST_WRITERS      2
+#define ST_READERS      3
+#define ST_RECS         (1 << 18)
+#define ST_MAX          16          /* 32 slots */
+#define ST_BUDGET       (ST_MAX / ST_WRITERS)   /* never a full table */
+#define ST_IDLE         4           /* idle sessions a writer keeps */
+#define ST_TTL          5000        /* ticks */
+#define ST_MARGIN       (ST_TTL / 2)
+#define ST_SECONDS      2
+
+struct st_rec {
+    char        token[AUTH_TOKEN_LEN + 1];
+    int         user;
+    int         idle;
+    int64_t     created;
+    int64_t     seen;       /* the latest clock a reader found it at */
+    int         state;      /* 0 unpublished, 1 live, 2 ending or ended */
+};
+
+struct st_shared {
+    int64_t         clock;
+    int             stop;
+    int             nrecs;
+    int             failed;
+    uint32_t        roles[ST_USERS];    /* bit r: role r was set */
+    int             live[ST_WRITERS][ST_BUDGET];    /* records, or -1 */
+    long            found, missing;
+    char            why[256];
+    struct st_rec   recs[ST_RECS];
+};
+
+/* A writer's own records still in the table, per user, oldest first. */
+struct st_mine {
+    int rec[ST_USERS][ST_BUDGET];
+    int n[ST_USERS];
+    int total, idle;
+};
+
+static struct st_shared *st;
+static int              st_yield;      /* in a reader */
+
+static int64_t
+st_time(void)
+{
+    return __atomic_load_n(&st->clock, __ATOMIC_ACQUIRE);
+}
+
+/* session.c's clock. */
+static int64_t
+st_clock(void)
+{
+    static unsigned calls;
+
+    if (st_yield && ++calls % 8 == 0)
+        sched_yield();
+    return st_time();
+}
+
+static void
+st_email(int u, char *email, size_t len)
+{
+    snprintf(email, len, "stress%d@example.com", u);
+}
+
+static void
+st_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (__atomic_exchange_n(&st->failed, 1, __ATOMIC_ACQ_REL) == 0) {
+        va_start(ap, fmt);
+        vsnprintf(st->why, sizeof(st->why), fmt, ap);
+        va_end(ap);
+    }
+    __atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
+    _exit(1);
+}
+
+/* The readers' view of writer w's records. */
+static void
+st_publish(int w, const struct st_mine *m)
+{
+    int u, j, k = 0;
+
+    for (u = w; u < ST_USERS; u += ST_WRITERS)
+        for (j = 0; j < m->n[u]; j++)
+            __atomic_store_n(&st->live[w][k++], m->rec[u][j],
+                __ATOMIC_RELEASE);
+    while (k < ST_BUDGET)
+        __atomic_store_n(&st->live[w][k++], -1, __ATOMIC_RELEASE);
+}
+
+static void
+st_forget(struct st_mine *m, int u, int k)
+{
+    if (st->recs[m->rec[u][k]].idle)
+        m->idle--;
+    memmove(&m->rec[u][k], &m->rec[u][k + 1],
+        (size_t)(m->n[u] - k - 1) * sizeof(int));
+    m->n[u]--;
+    m->total--;
+}
+
+/* Logs out record k of user u, marked ended first. */
+static void
+st_end(struct session_table *t, struct st_mine *m, int u, int k)
+{
+    struct st_rec  *rec = &st->recs[m->rec[u][k]];
+
+    __atomic_store_n(&rec->state, 2, __ATOMIC_RELEASE);
+    if (session_revoke(t, rec->token, AUTH_TOKEN_LEN) < 0)
+        st_fail("revoke: %s", strerror(errno));
+    st_forget(m, u, k);
+}
+
+static void
+st_create(struct session_table *t, struct st_mine *m, int u, int idle,
+    unsigned *seed)
+{
+    struct st_rec  *rec;
+    char            email[64];
+    int64_t         exp;
+    int             r, role = (int)(rand_r(seed) % 4);
+
+    /* Claimed in order; published by state. */
+    if ((r = __atomic_fetch_add(&st->nrecs, 1, __ATOMIC_ACQ_REL)) >= ST_RECS)
+        return;
+    rec = &st->recs[r];
+    rec->user = u;
+    rec->idle = idle;
+    __atomic_fetch_or(&st->roles[u], 1u << role, __ATOMIC_ACQ_REL);
+    st_email(u, email, sizeof(email));
+    if (session_create(t, email, role, rec->token, &exp) != 0)
+        st_fail("create: %s", strerror(errno));
+    rec->created = exp - ST_TTL;
+    rec->seen = rec->created;
+    __atomic_store_n(&rec->state, 1, __ATOMIC_RELEASE);
+    m->rec[u][m->n[u]++] = r;
+    m->total++;
+    m->idle += idle;
+}
+
+static void
+st_revoke_user(struct session_table *t, struct st_mine *m, int u,
+    unsigned *seed)
+{
+    char    email[64];
+    int     k, keep = -1;
+
+    if (m->n[u] > 0 && rand_r(seed) % 2)
+        keep = (int)(rand_r(seed) % (unsigned)m->n[u]);
+    for (k = 0; k < m->n[u]; k++)
+        if (k != keep)
+            __atomic_store_n(&st->recs[m->rec[u][k]].state, 2,
+                __ATOMIC_RELEASE);
+    st_email(u, email, sizeof(email));
+    if (session_revoke_user(t, email, keep >= 0 ?
+        st->recs[m->rec[u][keep]].token : NULL) < 0)
+        st_fail("revoke_user: %s", strerror(errno));
+    for (k = m->n[u] - 1; k >= 0; k--)
+        if (k != keep)
+            st_forget(m, u, k);
+}
+
+/* An idle record of writer w's, expired for two ttl already: its user in
+ * *u, its place in the return value, or -1. */
+static int
+st_stale_idle(const struct st_mine *m, int w, int *u)
+{
+    struct st_rec  *rec;
+    int             k;
+
+    for (*u = w; *u < ST_USERS; *u += ST_WRITERS)
+        for (k = 0; k < m->n[*u]; k++) {
+            rec = &st->recs[m->rec[*u][k]];
+            if (rec->idle && st_time() >= rec->created + 3 * ST_TTL)
+                return k;
+        }
+    return -1;
+}
+
+/* A record of writer w's that is not idle: its user in *u, or -1. */
+static int
+st_active(const struct st_mine *m, int w, int *u, unsigned *seed)
+{
+    int k, c = 0, pick = -1, pu = -1, v;
+
+    for (v = w; v < ST_USERS; v += ST_WRITERS)
+        for (k = 0; k < m->n[v]; k++)
+            if (!st->recs[m->rec[v][k]].idle &&
+                rand_r(seed) % (unsigned)++c == 0) {
+                pick = k;
+                pu = v;
+            }
+    *u = pu;
+    return pick;
+}
+
+static int
+st_writer(struct session_table *t, int w)
+{
+    struct st_mine  m;
+    char            email[64];
+    unsigned        seed = 1000 + (unsigned)w;
+    int             u, k, r, action;
+
+    memset(&m, 0, sizeof(m));
+    while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+        u = w + ST_WRITERS * (int)(rand_r(&seed) % (ST_USERS / ST_WRITERS));
+        action = (int)(rand_r(&seed) % 50);
+        if ((k = st_stale_idle(&m, w, &r)) >= 0)
+            st_end(t, &m, r, k);
+        else if (m.idle < ST_IDLE && m.total < ST_BUDGET)
+            st_create(t, &m, u, 1, &seed);
+        else if ((m.total >= ST_BUDGET || action < 20) &&
+            (k = st_active(&m, w, &r, &seed)) >= 0)
+            st_end(t, &m, r, k);
+        else if (action == 20)
+            st_revoke_user(t, &m, u, &seed);
+        else if (action < 25) {
+            r = (int)(rand_r(&seed) % 4);
+            __atomic_fetch_or(&st->roles[u], 1u << r, __ATOMIC_ACQ_REL);
+            st_email(u, email, sizeof(email));
+            if (session_set_role(t, email, r) < 0)
+                st_fail("set_role: %s", strerror(errno));
+        } else if (m.total < ST_BUDGET)
+            st_create(t, &m, u, 0, &seed);
+        st_publish(w, &m);
+    }
+    return 0;
+}
+
+/* One lookup of record r, judged as the comment above says. */
+static void
+st_read_one(struct session_table *t, int r)
+{
+    struct st_rec          *rec = &st->recs[r];
+    struct session_info     info;
+    char                    email[64];
+    int64_t                 c0, c1, seen;
+    int                     rc, state;
+
+    if (__atomic_load_n(&rec->state, __ATOMIC_ACQUIRE) == 0)
+        return;
+    c0 = st_time();
+    if (rec->idle && c0 < rec->created + ST_TTL)
+        return;
+    rc = session_lookup(t, rec->token, AUTH_TOKEN_LEN, &info);
+    c1 = st_time();
+    state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
+    seen = __atomic_load_n(&rec->seen, __ATOMIC_ACQUIRE);
+    if (rc == -1)
+        st_fail("lookup: %s", strerror(errno));
+    if (rc == SESSION_NOT_FOUND) {
+        __atomic_fetch_add(&st->missing, 1, __ATOMIC_RELAXED);
+        if (state == 1 && !rec->idle && c1 < seen + ST_TTL - ST_MARGIN)
+            st_fail("record %d: live (found at %lld) but not found at %lld",
+                r, (long long)seen, (long long)c1);
+        return;
+    }
+    __atomic_fetch_add(&st->found, 1, __ATOMIC_RELAXED);
+    st_email(rec->user, email, sizeof(email));
+    if (rec->idle)
+        st_fail("record %d: idle since %lld, found at %lld", r,
+            (long long)rec->created, (long long)c0);
+    if (strcmp(info.email, email) != 0 || info.created_at != rec->created ||
+        info.role < 0 || info.role > 3 ||
+        !(__atomic_load_n(&st->roles[rec->user], __ATOMIC_ACQUIRE) &
+        (1u << info.role)))
+        st_fail("record %d: issued to %s at %lld, found %s role %d at %lld",
+            r, email, (long long)rec->created, info.email, info.role,
+            (long long)info.created_at);
+    while (c0 > seen && !__atomic_compare_exchange_n(&rec->seen, &seen, c0,
+        1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static int
+st_reader(struct session_table *t, int id)
+{
+    unsigned    seed = 2000 + (unsigned)id;
+    int         n, r;
+
+    st_yield = 1;
+    while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+        n = __atomic_load_n(&st->nrecs, __ATOMIC_ACQUIRE);
+        if (n > ST_RECS)
+            n = ST_RECS;
+        if (n == 0)
+            continue;
+        /* Mostly sessions in the table; some old, ended ones. */
+        if (rand_r(&seed) % 4 != 0)
+            r = __atomic_load_n(&st->live[rand_r(&seed) % ST_WRITERS]
+                [rand_r(&seed) % ST_BUDGET], __ATOMIC_ACQUIRE);
+        else
+            r = (int)(rand_r(&seed) % (unsigned)n);
+        if (r < 0)
+            continue;
+        if (rand_r(&seed) % 2)
+            __atomic_add_fetch(&st->clock, 1, __ATOMIC_ACQ_REL);
+        st_read_one(t, r);
+        if (rand_r(&seed) % 4 == 0)
+            st_read_one(t, r);
+    }
+    return 0;
+}
+
+START_TEST(test_lockfree_lookups_see_only_issued_sessions_under_writers)
+{
+    struct session_table   *t;
+    struct session_info     info;
+    struct timespec         start, now;
+    char                    email[64];
+    pid_t                   pids[ST_WRITERS + ST_READERS];
+    int                     i, status, n;
+
+    st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(st, MAP_FAILED);
+    st->clock = T0;
+    memset(st->live, 0xff, sizeof(st->live));
+    session_set_clock(st_clock);
+    t = open_table(ST_MAX, ST_TTL, 1000000);
+    for (i = 0; i < ST_WRITERS + ST_READERS; i++) {
+        if ((pids[i] = fork()) == 0)
+            _exit(i < ST_WRITERS ? st_writer(t, i) :
+                st_reader(t, i - ST_WRITERS));
+        ck_assert_int_ne(pids[i], -1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        usleep(10000);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < ST_SECONDS &&
+        !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE));
+    __atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
+    for (i = 0; i < ST_WRITERS + ST_READERS; i++)
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+    ck_assert_msg(!st->failed, "%s", st->why);
+    n = st->nrecs < ST_RECS ? st->nrecs : ST_RECS;
+    fprintf(stderr, "lock-free stress: %d sessions, %lld ticks, %ld lookups "
+        "found, %ld not found\n", n, (long long)(st->clock - T0), st->found,
+        st->missing);
+    ck_assert_int_gt(st->found, 1000);
+    /* With the writers gone, what is left is what was issued. */
+    for (i = 0; i < n; i++)
+        if (st->recs[i].state == 1 && session_lookup(t, st->recs[i].token,
+            AUTH_TOKEN_LEN, &info) == 0) {
+            st_email(st->recs[i].user, email, sizeof(email));
+            ck_assert_str_eq(info.email, email);
+            ck_assert_int_eq(info.created_at, st->recs[i].created);
+            ck_assert(!st->recs[i].idle ||
+                st->clock < st->recs[i].created + ST_TTL);
+        }
+    session_close(t);
+    assert_check_ok();
+    munmap(st, sizeof(*st));
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -1138,6 +1553,7 @@ session_suite(void)
     tcase_add_test(tc, test_foreach_lists_one_users_live_sessions_oldest_first);
     tcase_add_test(tc, test_create_rejects_bad_email_and_role);
     tcase_add_test(tc, test_open_rejects_out_of_range_settings);
+    tcase_add_test(tc, test_lookups_take_the_lock_only_to_record_a_new_second);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("expiry");
@@ -1180,6 +1596,7 @@ session_suite(void)
     tcase_add_test(tc, test_forked_child_shares_sessions_with_parent);
     tcase_add_test(tc, test_8_processes_creating_500_sessions_each_keep_all_4000);
     tcase_add_test(tc, test_lockless_lookups_stay_consistent_under_writers);
+    tcase_add_test(tc, test_lockfree_lookups_see_only_issued_sessions_under_writers);
     suite_add_tcase(s, tc);
     return s;
 }
