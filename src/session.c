@@ -208,7 +208,7 @@ session_open(const char *state_dir, const struct session_cfg *cfg, int flags,
     uint64_t                cap, max;
     int                     tries, rc;
 
-    if ((flags & ~SESSION_RESET) != 0) {
+    if ((flags & ~(SESSION_RESET | SESSION_AS_IS)) != 0) {
         snprintf(err, errlen, "session_open: unknown flags %#x", flags);
         return NULL;
     }
@@ -257,6 +257,11 @@ session_open(const char *state_dir, const struct session_cfg *cfg, int flags,
     if (session_lock(t, F_WRLCK) == -1) {
         snprintf(err, errlen, "%s: lock: %s", t->path, strerror(errno));
         goto fail;
+    }
+    if (flags & SESSION_AS_IS) {
+        /* The file's own size, whoever made it. */
+        max = t->v.hdr->max_sessions;
+        cap = t->v.hdr->capacity;
     }
     rc = session_adjust(t, cap, max, err, errlen);
     session_unlock(t);

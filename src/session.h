@@ -38,6 +38,9 @@
 /* session_open flags */
 #define SESSION_RESET           0x1     /* replace a corrupt file with an
                                            empty table instead of failing */
+#define SESSION_AS_IS           0x2     /* keep the file's max_sessions and
+                                           capacity; cfg's max_sessions only
+                                           sizes a file made anew */
 
 struct session_table;
 
@@ -62,7 +65,9 @@ struct session_info {
  * the live sessions are rehashed into a new file written aside, synced and
  * renamed over the old one under its write lock; processes still on the old
  * file move to the new one by themselves.  If there are more live sessions
- * than the new max_sessions, the ones nearest expiry are dropped.  A file
+ * than the new max_sessions, the ones nearest expiry are dropped.  With
+ * SESSION_AS_IS the file keeps its own max_sessions and capacity, and
+ * nothing is dropped to fit: only the daemon sizes the table.  A file
  * that is not a session table of this version and size is refused with
  * err saying why, unless flags has SESSION_RESET.  Returns the table, or
  * NULL with err set ("PATH: reason").

@@ -3,7 +3,7 @@
  * revoking sessions, idle and absolute expiry on a fake clock, eviction
  * when full, the file's mode and contents, restarts, sharing with forked
  * processes, lock-free lookups under concurrent writers, capacity
- * changes, and corrupt files.
+ * changes and as-is opens, and corrupt files.
  *
  * Each test gets a fresh state directory from mkdtemp; the fixture removes
  * it.  The clock is fake_now unless a test says otherwise, so expiry is
@@ -723,6 +723,50 @@ START_TEST(test_rebuild_leaves_the_new_files_seq_even)
     session_close(old);
     session_close(t);
     assert_check_ok();
+}
+END_TEST
+
+/* userapictl's open: whatever its max_sessions, the table stays as the
+ * daemon sized it. */
+START_TEST(test_as_is_open_keeps_the_tables_size_and_sessions)
+{
+    struct session_cfg      cfg = { 600, 86400, 2 };
+    struct session_table   *t, *ctl;
+    char                    tok[20][AUTH_TOKEN_LEN + 1], email[64];
+    char                    more[AUTH_TOKEN_LEN + 1], err[SESSION_ERR_LEN];
+    off_t                   size;
+    int                     i;
+
+    t = open_table(100, 600, 86400);
+    for (i = 0; i < 20; i++) {
+        snprintf(email, sizeof(email), "user%d@example.com", i);
+        create(t, email, 0, tok[i]);
+    }
+    size = file_size(sess_path);
+    ctl = session_open(state_dir, &cfg, SESSION_AS_IS, err, sizeof(err));
+    ck_assert_msg(ctl != NULL, "session_open: %s", err);
+    ck_assert_int_eq(file_size(sess_path), size);
+    ck_assert_uint_eq(file_u64(32), 100);
+    ck_assert_int_eq(count_sessions(ctl, NULL), 20);
+    ck_assert_int_eq(session_revoke_user(ctl, "user0@example.com", NULL), 1);
+    create(ctl, "user1@example.com", 0, more);
+    for (i = 1; i < 20; i++) {
+        snprintf(email, sizeof(email), "user%d@example.com", i);
+        assert_found(t, tok[i], email);
+    }
+    session_close(ctl);
+    ck_assert_int_eq(file_size(sess_path), size);
+    assert_found(t, more, "user1@example.com");
+    session_close(t);
+    assert_check_ok();
+
+    /* A missing file is made with cfg's size: 16 slots for 2. */
+    ck_assert_int_eq(unlink(sess_path), 0);
+    ctl = session_open(state_dir, &cfg, SESSION_AS_IS, err, sizeof(err));
+    ck_assert_msg(ctl != NULL, "session_open: %s", err);
+    ck_assert_int_eq(file_size(sess_path), 128 + 16 * 312);
+    ck_assert_uint_eq(file_u64(32), 2);
+    session_close(ctl);
 }
 END_TEST
 
@@ -1582,6 +1626,7 @@ session_suite(void)
         test_reopen_with_smaller_max_sessions_keeps_the_latest_expiring);
     tcase_add_test(tc, test_lowering_max_sessions_within_capacity_trims_in_place);
     tcase_add_test(tc, test_rebuild_leaves_the_new_files_seq_even);
+    tcase_add_test(tc, test_as_is_open_keeps_the_tables_size_and_sessions);
     tcase_add_test(tc, test_corrupt_file_is_refused_with_its_reason);
     tcase_add_test(tc, test_truncated_file_is_refused_with_expected_size);
     tcase_add_test(tc, test_reset_flag_recreates_a_corrupt_file_empty);
