@@ -808,7 +808,13 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
     if (job->found && job->result == 1 && api_refresh(ctx, r) == 0 &&
         userdb_find(ctx->db, job->email, &u) == 0) {
         explicit_bzero(u.hash, sizeof(u.hash));
-        if (session_create(ctx->sessions, u.email, u.role, token, &expires) == -1) {
+        if (session_create(ctx->sessions, u.email, u.role, job->remote, token,
+            &expires) == -1) {
+            if (errno == EAGAIN) {
+                api_error(r, 503, "too many sessions; try again later");
+                buf_append_str(&r->headers, "Retry-After: 5\r\n");
+                return API_DONE;
+            }
             log_msg(LOG_ERR, "session table: %s", strerror(errno));
             api_error(r, 500, "cannot create a session");
             return API_DONE;

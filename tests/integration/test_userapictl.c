@@ -1087,7 +1087,7 @@ assert_owned_by_nobody(const char *name)
 
 START_TEST(test_root_keeps_the_owner_of_the_state_files)
 {
-    struct session_cfg    scfg = { 3600, 86400, 10000 };
+    struct session_cfg    scfg = { 3600, 86400, 10000, 10 };
     struct session_table *t;
     char                  err[SESSION_ERR_LEN], tok[AUTH_TOKEN_LEN + 1];
     char                  other[400];
@@ -1107,7 +1107,7 @@ START_TEST(test_root_keeps_the_owner_of_the_state_files)
      * becomes that user (the directory's owner) before touching it. */
     t = session_open(d.state_dir, &scfg, 0, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(session_create(t, "ned@example.com", 1, tok, NULL), 0);
+    ck_assert_int_eq(session_create(t, "ned@example.com", 1, NULL, tok, NULL), 0);
     session_close(t);
     ck_assert_int_eq(chown(state_path("sessions"), NOBODY, NOBODY), 0);
     expect(0, "changed the password of ned@example.com; ended 1 session\n",
