@@ -786,10 +786,17 @@ api_login_session(struct api_ctx *ctx, struct api_job *job,
         strlen(u.hash) == strlen(job->hash) &&
         auth_equal_ct(u.hash, job->hash, strlen(u.hash));
     explicit_bzero(u.hash, sizeof(u.hash));
-    rc = same ? session_create(ctx->sessions, u.email, u.role, token, &expires) : 1;
+    rc = same ? session_create(ctx->sessions, u.email, u.role, job->remote,
+        token, &expires) : 1;
     userdb_release(ctx->db);
     if (rc == 1)
         return 1;
+    if (rc == -1 && errno == EAGAIN) {
+        /* Full of other users' live sessions: none of them is ended. */
+        api_error(r, 503, "too many sessions; try again later");
+        buf_append_str(&r->headers, "Retry-After: 5\r\n");
+        return -1;
+    }
     if (rc == -1) {
         log_msg(LOG_ERR, "session table: %s", strerror(errno));
         api_error(r, 500, "cannot create a session");

@@ -88,6 +88,8 @@ static int  config_set_password_cost(struct config_ctx *, const char *);
 static int  config_set_session_ttl(struct config_ctx *, const char *);
 static int  config_set_session_max_age(struct config_ctx *, const char *);
 static int  config_set_max_sessions(struct config_ctx *, const char *);
+static int  config_set_max_sessions_per_user(struct config_ctx *,
+                const char *);
 static int  config_set_cookie_secure(struct config_ctx *, const char *);
 static int  config_bool(struct config_ctx *, const char *, int *);
 static int  config_set_login_max_failures(struct config_ctx *, const char *);
@@ -112,6 +114,7 @@ static const struct config_key config_keys[] = {
     { "session_ttl",        config_set_session_ttl,         0 },
     { "session_max_age",    config_set_session_max_age,     0 },
     { "max_sessions",       config_set_max_sessions,        0 },
+    { "max_sessions_per_user", config_set_max_sessions_per_user, 0 },
     { "cookie_secure",      config_set_cookie_secure,       0 },
     { "login_max_failures", config_set_login_max_failures,  0 },
     { "login_window",       config_set_login_window,        0 },
@@ -150,6 +153,7 @@ config_defaults(struct config *c)
     c->session_ttl = 3600;
     c->session_max_age = 86400;
     c->max_sessions = 10000;
+    c->max_sessions_per_user = 10;
     c->cookie_secure = 0;
     c->login_max_failures = 10;
     c->login_window = 900;
@@ -834,6 +838,13 @@ config_set_max_sessions(struct config_ctx *ctx, const char *value)
 {
     return config_range(ctx, value, 1, 1000000, "",
         &ctx->c->max_sessions);
+}
+
+static int
+config_set_max_sessions_per_user(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 1000000, "",
+        &ctx->c->max_sessions_per_user);
 }
 
 static int

@@ -47,6 +47,7 @@ struct config {
     long         session_ttl;           /* seconds idle */
     long         session_max_age;       /* seconds since login */
     long         max_sessions;
+    long         max_sessions_per_user;
     int          cookie_secure;         /* add Secure to the session cookie */
 
     /* Abuse limits. */

@@ -406,8 +406,11 @@ ctl_sessions_open(struct ctl *c, struct session_table **tp)
     scfg.ttl = c->cfg.session_ttl;
     scfg.max_age = c->cfg.session_max_age;
     scfg.max_sessions = c->cfg.max_sessions;
+    scfg.max_per_user = c->cfg.max_sessions_per_user;
     c->touched = 1;
-    if ((*tp = session_open(c->dir, &scfg, 0, err, sizeof(err))) == NULL)
+    /* As it is: only the daemon sizes the table. */
+    if ((*tp = session_open(c->dir, &scfg, SESSION_AS_IS, err,
+        sizeof(err))) == NULL)
         return ctl_err("%s", err);
     return 0;
 }

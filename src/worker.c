@@ -358,6 +358,7 @@ worker_setup(struct worker *w)
         scfg.ttl = w->cfg->session_ttl;
         scfg.max_age = w->cfg->session_max_age;
         scfg.max_sessions = w->cfg->max_sessions;
+        scfg.max_per_user = w->cfg->max_sessions_per_user;
         w->api.sessions = session_open(w->cfg->state_dir, &scfg, 0, err, sizeof(err));
         if (w->api.sessions == NULL) {
             log_msg(LOG_ERR, "worker: %s", err);

@@ -116,6 +116,7 @@ fuzz_state_open(void)
     scfg.ttl = fuzz_cfg.session_ttl;
     scfg.max_age = fuzz_cfg.session_max_age;
     scfg.max_sessions = fuzz_cfg.max_sessions;
+    scfg.max_per_user = fuzz_cfg.max_sessions_per_user;
     fuzz_ctx.sessions = session_open(fuzz_cfg.state_dir, &scfg, 0, err,
         sizeof(err));
     if (fuzz_ctx.sessions == NULL)
@@ -140,7 +141,7 @@ static void
 fuzz_login_admin(void)
 {
     FUZZ_SETUP(session_create(fuzz_ctx.sessions, FUZZ_ADMIN,
-        USERDB_ROLE_ADMIN, fuzz_token, NULL) == 0);
+        USERDB_ROLE_ADMIN, NULL, fuzz_token, NULL) == 0);
     fuzz_heads_parse();
 }
 

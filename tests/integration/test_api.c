@@ -645,6 +645,47 @@ START_TEST(test_initial_admin_password_honours_min_password_length)
 }
 END_TEST
 
+/*
+ * A login ends nobody else's session to make room: with the session table
+ * full of live sessions it is 503 with Retry-After and the admin stays
+ * logged in; a user at max_sessions_per_user ends their own oldest.
+ */
+START_TEST(test_login_into_a_full_session_table_is_503)
+{
+    char admin[128], a1[128], a2[128], *r, ra[16];
+
+    daemon_cleanup(&d);
+    start(CONF "max_sessions = 3\nmax_sessions_per_user = 2\n");
+    create("a@example.com", "password1");
+    create("b@example.com", "password1");
+    snprintf(admin, sizeof(admin), "%s", admin_token());
+    snprintf(a1, sizeof(a1), "%s", login("a@example.com", "password1"));
+    snprintf(a2, sizeof(a2), "%s", login("a@example.com", "password1"));
+    r = call("POST", "/", NULL, NULL,
+        jbody("{\"email\":\"b@example.com\",\"password\":\"password1\"}"));
+    ck_assert_msg(http_status(r) == 503, "%s", r);
+    ck_assert(http_header(r, "Retry-After", ra, sizeof(ra)));
+    ck_assert_str_eq(ra, "5");
+    ck_assert_str_eq(http_body(r), "{\"error\":\"service_unavailable\","
+        "\"message\":\"too many sessions; try again later\"}");
+    free(r);
+    r = call("GET", "/", admin, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    /* a's third login ends a's first session, and only that one. */
+    login("a@example.com", "password1");
+    r = call("GET", "/", a1, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+    r = call("GET", "/", a2, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    r = call("GET", "/", admin, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+}
+END_TEST
+
 START_TEST(test_one_token_on_many_fresh_connections)
 {
     char t[128], *r;
@@ -1164,6 +1205,7 @@ api_suite(void)
     tcase_add_test(tc, test_expired_token_is_403);
     tcase_add_test(tc, test_initial_admin_password_removed_after_password_change);
     tcase_add_test(tc, test_initial_admin_password_honours_min_password_length);
+    tcase_add_test(tc, test_login_into_a_full_session_table_is_503);
     tcase_add_test(tc, test_one_token_on_many_fresh_connections);
     tcase_add_test(tc, test_head_counts_users);
     tcase_add_test(tc, test_registration_closed_is_403);

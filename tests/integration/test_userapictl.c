@@ -12,6 +12,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1047,6 +1048,61 @@ START_TEST(test_revoke_ends_every_session_of_the_user)
 }
 END_TEST
 
+/*
+ * userapictl opens the session table as it is: run with a configuration
+ * saying max_sessions = 2, it neither resizes the daemon's table (100)
+ * nor ends the sessions that would not fit.
+ */
+START_TEST(test_ctl_leaves_the_session_table_as_the_daemon_sized_it)
+{
+    struct daemon_opts  o = { .conf_extra = CONF "max_sessions = 100\n" };
+    struct stat         before, after;
+    char                tok[5][AUTH_TOKEN_LEN + 1], email[64], want[128];
+    char                args[128], *out, *line;
+    uint64_t            max;
+    FILE               *fp;
+    int                 i, n, code, lines = 0;
+
+    daemon_write_conf(&d, 0, o.conf_extra);    /* setup wrote the default */
+    daemon_start(&d, &o);
+    for (i = 0; i < 4; i++) {
+        snprintf(email, sizeof(email), "user%d@example.com", i);
+        snprintf(want, sizeof(want), "created %s (user)\n", email);
+        snprintf(args, sizeof(args), "useradd --password-stdin %s", email);
+        expect(0, want, "password1\n", args);
+        ck_assert_int_eq(login(email, "password1", tok[i]), 200);
+    }
+    ck_assert_int_eq(login("user0@example.com", "password1", tok[4]), 200);
+    ck_assert_int_eq(stat(state_path("sessions"), &before), 0);
+
+    daemon_write_conf(&d, 0, CONF "max_sessions = 2\n");
+    out = ctl(&code, "sessions");
+    ck_assert_msg(code == 0, "sessions: %s", ctl_stderr);
+    for (line = strchr(out, '\n') + 1; *line != '\0';
+        line = strchr(line, '\n') + 1)
+        lines++;
+    ck_assert_int_eq(lines, 5);
+    free(out);
+    out = ctl(&code, "list");
+    ck_assert_msg(code == 0, "list: %s", ctl_stderr);
+    free(out);
+    expect(0, "ended 1 session of user3@example.com\n", NULL,
+        "revoke user3@example.com");
+
+    ck_assert_int_eq(stat(state_path("sessions"), &after), 0);
+    ck_assert_int_eq(after.st_size, before.st_size);
+    ck_assert_uint_eq(after.st_ino, before.st_ino);    /* not replaced */
+    fp = fopen(state_path("sessions"), "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fseek(fp, 32, SEEK_SET), 0);       /* max_sessions */
+    ck_assert_uint_eq(fread(&max, sizeof(max), 1, fp), 1);
+    fclose(fp);
+    ck_assert_uint_eq(max, 100);
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(list_users(tok[i], &n), i == 3 ? 403 : 200);
+}
+END_TEST
+
 /* ---- ownership ---------------------------------------------------------- */
 
 static void
@@ -1063,7 +1119,7 @@ assert_owned_by_nobody(const char *name)
 
 START_TEST(test_root_keeps_the_owner_of_the_state_files)
 {
-    struct session_cfg    scfg = { 3600, 86400, 10000 };
+    struct session_cfg    scfg = { 3600, 86400, 10000, 10 };
     struct session_table *t;
     char                  err[SESSION_ERR_LEN], tok[AUTH_TOKEN_LEN + 1];
     char                  other[400];
@@ -1083,7 +1139,7 @@ START_TEST(test_root_keeps_the_owner_of_the_state_files)
      * becomes that user (the directory's owner) before touching it. */
     t = session_open(d.state_dir, &scfg, 0, err, sizeof(err));
     ck_assert_msg(t != NULL, "%s", err);
-    ck_assert_int_eq(session_create(t, "ned@example.com", 1, tok, NULL), 0);
+    ck_assert_int_eq(session_create(t, "ned@example.com", 1, NULL, tok, NULL), 0);
     session_close(t);
     ck_assert_int_eq(chown(state_path("sessions"), NOBODY, NOBODY), 0);
     expect(0, "changed the password of ned@example.com; ended 1 session\n",
@@ -1153,6 +1209,7 @@ userapictl_suite(void)
     tcase_add_test(tr, test_role_change_applies_to_live_sessions);
     tcase_add_test(tr, test_sessions_lists_live_sessions_without_tokens);
     tcase_add_test(tr, test_revoke_ends_every_session_of_the_user);
+    tcase_add_test(tr, test_ctl_leaves_the_session_table_as_the_daemon_sized_it);
     suite_add_tcase(s, tr);
     return s;
 }

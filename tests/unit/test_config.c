@@ -1095,6 +1095,12 @@ START_TEST(test_session_keys_bounds)
         "1: session_ttl: \"0\" is out of range (1..2592000 seconds)");
     assert_load_error("max_sessions = 0\n",
         "1: max_sessions: \"0\" is out of range (1..1000000)");
+    config_defaults(&c);
+    ck_assert_int_eq(c.max_sessions_per_user, 10);
+    ck_assert_int_eq(load("max_sessions_per_user = 1000000\n", &c, err), 0);
+    ck_assert_int_eq(c.max_sessions_per_user, 1000000);
+    assert_load_error("max_sessions_per_user = 0\n",
+        "1: max_sessions_per_user: \"0\" is out of range (1..1000000)");
     assert_load_error("cookie_secure = maybe\n",
         "1: cookie_secure: \"maybe\" is not yes or no (or on/off, true/false, 1/0)");
 }
