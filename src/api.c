@@ -725,12 +725,16 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     }
     memset(job, 0, sizeof(*job));
     /* Locked out: refused before any hash, even with the right password.
-     * Unknown emails are counted too, so this says nothing of existence. */
+     * Unknown emails are counted too, so this says nothing of existence.
+     * The attempt is counted now, not when its hash is done, so guesses
+     * sent all at once cannot pass the limit. */
     if (api_lower(f.email, f.email_len, job->email, sizeof(job->email)) == -1)
         job->email[0] = '\0';
     if (ctx->throttle != NULL) {
-        long wait = throttle_login_wait(ctx->throttle, job->email,
-            req->remote_addr, (int64_t)time(NULL));
+        struct throttle_limits l = { ctx->cfg->login_max_failures,
+            ctx->cfg->login_window, ctx->cfg->login_lockout };
+        long wait = throttle_login_begin(ctx->throttle, job->email,
+            req->remote_addr, &l);
 
         if (wait > 0) {
             api_fields_free(&f);
@@ -741,14 +745,12 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     }
     job->kind = API_JOB_VERIFY;
     job->step = STEP_LOGIN_VERIFIED;
-    /* An over-long email or password cannot match; it still costs a hash. */
-    if (api_lower(f.email, f.email_len, job->email, sizeof(job->email)) == 0 &&
-        f.password_len < sizeof(job->password) &&
+    /* An over-long email or password cannot match; it still costs a hash,
+     * and its failure counts against the same email as its admission. */
+    if (job->email[0] != '\0' && f.password_len < sizeof(job->password) &&
         memchr(f.password, '\0', f.password_len) == NULL) {
         memcpy(job->password, f.password, f.password_len);
         job->found = userdb_find(ctx->db, job->email, &u) == 0;
-    } else {
-        job->email[0] = '\0';
     }
     /* An unknown email costs the same hash as a wrong password. */
     snprintf(job->hash, sizeof(job->hash), "%s",
@@ -803,8 +805,12 @@ api_login_session(struct api_ctx *ctx, struct api_job *job,
         return -1;
     }
     snprintf(r->user, sizeof(r->user), "%s", u.email);
-    if (ctx->throttle != NULL)
-        throttle_login_ok(ctx->throttle, u.email);
+    if (ctx->throttle != NULL) {
+        struct throttle_limits l = { ctx->cfg->login_max_failures,
+            ctx->cfg->login_window, ctx->cfg->login_lockout };
+
+        throttle_login_end(ctx->throttle, job->email, job->remote, 1, &l);
+    }
     api_login_answer(ctx, r, &u, token, expires);
     explicit_bzero(token, sizeof(token));
     return 0;
@@ -854,14 +860,14 @@ api_login_failed(struct api_ctx *ctx, struct api_job *job,
     if (ctx->throttle != NULL) {
         struct throttle_limits l = { ctx->cfg->login_max_failures,
             ctx->cfg->login_window, ctx->cfg->login_lockout };
-        int started = throttle_login_failed(ctx->throttle, job->email,
-            job->remote, (int64_t)time(NULL), &l);
+        int started = throttle_login_end(ctx->throttle, job->email,
+            job->remote, 0, &l);
 
-        if (started & 1)
+        if (started & THROTTLE_LOCKED_ACCOUNT)
             log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
                 "logins for %s locked for %ld s after %ld failures", job->email,
                 ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
-        if (started & 2)
+        if (started & THROTTLE_LOCKED_ADDRESS)
             log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
                 "logins from %s locked for %ld s after %ld failures", job->remote,
                 ctx->cfg->login_lockout, ctx->cfg->login_max_failures);

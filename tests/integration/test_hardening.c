@@ -178,6 +178,85 @@ START_TEST(test_address_lockout_covers_every_account)
 }
 END_TEST
 
+/* How many times needle occurs in hay. */
+static int
+count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (; (hay = strstr(hay, needle)) != NULL; hay++)
+        n++;
+    return n;
+}
+
+/*
+ * 60 wrong passwords for one account sent at once from one address, with
+ * the right one among them, each on its own connection, on ~20 ms hashes:
+ * attempts are counted when admitted, not when their hash is done, so
+ * exactly login_max_failures are verified and the rest get 429.  The
+ * right password gets 429 too unless it was among the first admitted.
+ */
+#define GUESSES 61
+#define RIGHT   30
+
+START_TEST(test_parallel_guesses_verify_no_more_than_max)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 5\n"
+                                           "login_max_failures = 5\n" };
+    static char        reqs[GUESSES][4096];
+    int                fds[GUESSES], i, st, right = 0, n200 = 0, n401 = 0, n429 = 0;
+    char              *r, *log;
+
+    daemon_start(&d, &o);
+    create_user(&d, "target@example.com", "password1");
+    for (i = 0; i < GUESSES; i++) {
+        char body[128];
+
+        snprintf(body, sizeof(body), "{\"email\":\"target@example.com\","
+            "\"password\":\"%s\"}", i == RIGHT ? "password1" : "wrong-one");
+        snprintf(reqs[i], sizeof(reqs[i]), "%s", body_req("POST", body, NULL));
+        ck_assert_int_ge(fds[i] = http_connect_from(d.port, "127.0.8.1"), 0);
+    }
+    sleep_ms(200);      /* all accepted */
+    for (i = 0; i < GUESSES; i++)
+        http_send_str(fds[i], reqs[i]);
+    for (i = 0; i < GUESSES; i++) {
+        r = http_recv_all(fds[i], 10000, NULL);
+        st = http_status(r);
+        free(r);
+        close(fds[i]);
+        if (i == RIGHT)
+            right = st;
+        n200 += st == 200;
+        n401 += st == 401;
+        n429 += st == 429;
+    }
+    fprintf(stderr, "%d guesses at once: %d x 401, %d x 200, %d x 429 "
+        "(the right password: %d)\n", GUESSES, n401, n200, n429, right);
+    ck_assert_int_eq(n429, GUESSES - 5);
+    if (right == 200) {
+        ck_assert_int_eq(n200, 1);
+        ck_assert_int_eq(n401, 4);
+    } else {
+        ck_assert_int_eq(right, 429);
+        ck_assert_int_eq(n200, 0);
+        ck_assert_int_eq(n401, 5);
+    }
+    /* Each lockout is logged once. */
+    sleep_ms(200);
+    log = daemon_log(&d);
+    if (right == 429) {
+        ck_assert_int_eq(count_of(log, "logins for target@example.com locked "
+            "for 900 s after 5 failures"), 1);
+        ck_assert_int_eq(count_of(log, "logins from 127.0.8.1 locked "
+            "for 900 s after 5 failures"), 1);
+    }
+    free(log);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 /* Same median time for an unknown email and a wrong password (20 each). */
 static int
 cmp_double(const void *a, const void *b)
@@ -622,6 +701,7 @@ hardening_suite(void)
     tcase_add_test(tc, test_unknown_account_is_throttled_the_same);
     tcase_add_test(tc, test_success_resets_the_account_counter);
     tcase_add_test(tc, test_address_lockout_covers_every_account);
+    tcase_add_test(tc, test_parallel_guesses_verify_no_more_than_max);
     tcase_add_test(tc, test_login_timing_unknown_vs_wrong_password);
     tcase_add_test(tc, test_connection_cap_per_address);
     tcase_add_test(tc, test_half_open_connections_do_not_slow_requests);
