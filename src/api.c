@@ -1004,6 +1004,32 @@ api_list(struct api_ctx *ctx, const struct api_request *req,
 
 /* ---- PUT /: create a user ---------------------------------------------- */
 
+/*
+ * Registrations without an admin's session, counted per client address:
+ * each account may hold max_sessions_per_user sessions, so this bounds
+ * what one client can take of the session table.  0 when admitted (and
+ * counted), -1 with r answered 429.
+ */
+static int
+api_register_throttled(struct api_ctx *ctx, const char *addr,
+    struct api_response *r)
+{
+    char msg[128];
+    long wait;
+
+    if (ctx->throttle == NULL)
+        return 0;
+    wait = throttle_register(ctx->throttle, addr,
+        ctx->cfg->registration_max_per_ip, ctx->cfg->registration_window);
+    if (wait <= 0)
+        return 0;
+    snprintf(msg, sizeof(msg), "too many accounts registered from your "
+        "address; try again in %ld s", wait);
+    api_error(r, 429, msg);
+    buf_appendf(&r->headers, "Retry-After: %ld\r\n", wait);
+    return -1;
+}
+
 static int
 api_create(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r)
@@ -1061,6 +1087,11 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
     if (userdb_find(ctx->db, job->email, NULL) == 0) {
         api_fields_free(&f);
         api_error(r, 409, "a user with this email exists");
+        return API_DONE;
+    }
+    if ((!authed || who.role != USERDB_ROLE_ADMIN) &&
+        api_register_throttled(ctx, req->remote_addr, r) == -1) {
+        api_fields_free(&f);
         return API_DONE;
     }
     job->kind = API_JOB_HASH;

@@ -95,6 +95,8 @@ static int  config_bool(struct config_ctx *, const char *, int *);
 static int  config_set_login_max_failures(struct config_ctx *, const char *);
 static int  config_set_login_window(struct config_ctx *, const char *);
 static int  config_set_login_lockout(struct config_ctx *, const char *);
+static int  config_set_registration_max_per_ip(struct config_ctx *, const char *);
+static int  config_set_registration_window(struct config_ctx *, const char *);
 static int  config_set_max_connections_per_ip(struct config_ctx *, const char *);
 
 static const struct config_key config_keys[] = {
@@ -119,6 +121,8 @@ static const struct config_key config_keys[] = {
     { "login_max_failures", config_set_login_max_failures,  0 },
     { "login_window",       config_set_login_window,        0 },
     { "login_lockout",      config_set_login_lockout,       0 },
+    { "registration_max_per_ip", config_set_registration_max_per_ip, 0 },
+    { "registration_window", config_set_registration_window, 0 },
     { "max_connections_per_ip", config_set_max_connections_per_ip, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -158,6 +162,8 @@ config_defaults(struct config *c)
     c->login_max_failures = 10;
     c->login_window = 900;
     c->login_lockout = 900;
+    c->registration_max_per_ip = 10;
+    c->registration_window = 3600;
     c->max_connections_per_ip = 256;
 }
 
@@ -866,6 +872,20 @@ config_set_login_lockout(struct config_ctx *ctx, const char *value)
 {
     return config_range(ctx, value, 1, 86400, "seconds",
         &ctx->c->login_lockout);
+}
+
+static int
+config_set_registration_max_per_ip(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 1000000, "",
+        &ctx->c->registration_max_per_ip);
+}
+
+static int
+config_set_registration_window(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 86400, "seconds",
+        &ctx->c->registration_window);
 }
 
 static int

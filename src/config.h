@@ -54,6 +54,8 @@ struct config {
     long         login_max_failures;    /* per account and per address */
     long         login_window;          /* seconds the failures are counted over */
     long         login_lockout;         /* seconds logins are refused after */
+    long         registration_max_per_ip; /* self-registrations per address */
+    long         registration_window;   /* seconds they are counted over */
     long         max_connections_per_ip;
 };
 

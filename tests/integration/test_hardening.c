@@ -257,6 +257,138 @@ START_TEST(test_parallel_guesses_verify_no_more_than_max)
 }
 END_TEST
 
+/* ---- sessions and registrations ---------------------------------------- */
+
+/* A login's token, or "" when it was not 200. */
+static void
+token_from(struct daemon *d, const char *src, const char *email, const char *pw,
+    char *token, size_t len)
+{
+    char                body[512], *r;
+    struct json_object *o, *t;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+    r = http_exchange_from(d->port, src, body_req("POST", body, NULL), 5000);
+    ck_assert_ptr_nonnull(r);
+    token[0] = '\0';
+    if (http_status(r) == 200 && (o = json_tokener_parse(http_body(r))) != NULL) {
+        if (json_object_object_get_ex(o, "token", &t))
+            snprintf(token, len, "%s", json_object_get_string(t));
+        json_object_put(o);
+    }
+    free(r);
+}
+
+static int
+get_status(struct daemon *d, const char *token)
+{
+    char  req[4096], *r;
+    int   st;
+
+    snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n" HOST "Authorization: Bearer %s\r\n"
+        "Connection: close\r\n\r\n", token);
+    r = http_exchange(d->port, req, 5000);
+    st = http_status(r);
+    free(r);
+    return st;
+}
+
+/*
+ * One user logging in in a loop ends only their own oldest sessions: with
+ * max_sessions = 20, 45 logins leave the admin (and another user) logged
+ * in, and the looping user with exactly max_sessions_per_user sessions.
+ */
+START_TEST(test_login_loop_cannot_evict_other_users)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\nmax_sessions = 20\n"
+                                           "max_sessions_per_user = 5\n" };
+    char               admin_pw[64], admin[64], other[64], tok[45][64], path[4096];
+    FILE              *fp;
+    int                i;
+
+    daemon_start(&d, &o);
+    snprintf(path, sizeof(path), "%s/initial-admin-password", d.state_dir);
+    ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+    ck_assert_ptr_nonnull(fgets(admin_pw, sizeof(admin_pw), fp));
+    fclose(fp);
+    admin_pw[strcspn(admin_pw, "\n")] = '\0';
+    token_from(&d, "127.0.9.1", "admin@localhost", admin_pw, admin, sizeof(admin));
+    ck_assert_str_ne(admin, "");
+    create_user(&d, "other@example.com", "password1");
+    token_from(&d, "127.0.9.2", "other@example.com", "password1", other, sizeof(other));
+    ck_assert_str_ne(other, "");
+    create_user(&d, "looper@example.com", "password1");
+    for (i = 0; i < 45; i++) {
+        token_from(&d, "127.0.9.3", "looper@example.com", "password1", tok[i],
+            sizeof(tok[i]));
+        ck_assert_msg(tok[i][0] != '\0', "login %d refused", i);
+    }
+    ck_assert_int_eq(get_status(&d, admin), 200);
+    ck_assert_int_eq(get_status(&d, other), 200);
+    for (i = 0; i < 45; i++)
+        ck_assert_msg(get_status(&d, tok[i]) == (i >= 40 ? 200 : 403), "token %d", i);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/*
+ * Registrations are limited per address, sent one by one or all at once:
+ * exactly registration_max_per_ip of them succeed, the rest are 429 with
+ * Retry-After; other addresses and admins are not affected.
+ */
+#define REGS 12
+
+START_TEST(test_registrations_are_limited_per_address_even_at_once)
+{
+    struct daemon      d;
+    struct daemon_opts o = { .conf_extra = "password_cost = 1\n"
+                                           "registration_max_per_ip = 3\n"
+                                           "registration_window = 600\n" };
+    static char        reqs[REGS][4096];
+    char               ra[32], *r;
+    int                fds[REGS], i, st, n201 = 0, n429 = 0;
+
+    daemon_start(&d, &o);
+    for (i = 0; i < REGS; i++) {
+        char body[128];
+
+        snprintf(body, sizeof(body), "{\"email\":\"reg%d@example.com\","
+            "\"password\":\"password1\"}", i);
+        snprintf(reqs[i], sizeof(reqs[i]), "%s", body_req("PUT", body, NULL));
+        ck_assert_int_ge(fds[i] = http_connect_from(d.port, "127.0.10.1"), 0);
+    }
+    sleep_ms(100);
+    for (i = 0; i < REGS; i++)
+        http_send_str(fds[i], reqs[i]);
+    for (i = 0; i < REGS; i++) {
+        r = http_recv_all(fds[i], 10000, NULL);
+        st = http_status(r);
+        if (st == 429) {
+            ck_assert(http_header(r, "Retry-After", ra, sizeof(ra)));
+            ck_assert_int_gt(atoi(ra), 590);
+            ck_assert_int_le(atoi(ra), 600);
+            ck_assert_msg(strstr(http_body(r), "too many accounts registered from "
+                "your address; try again in ") != NULL, "%s", r);
+        }
+        free(r);
+        close(fds[i]);
+        n201 += st == 201;
+        n429 += st == 429;
+    }
+    fprintf(stderr, "%d registrations at once from one address: %d x 201, "
+        "%d x 429\n", REGS, n201, n429);
+    ck_assert_int_eq(n201, 3);
+    ck_assert_int_eq(n429, REGS - 3);
+    /* Another address still registers. */
+    r = http_exchange_from(d.port, "127.0.10.2", body_req("PUT",
+        "{\"email\":\"elsewhere@example.com\",\"password\":\"password1\"}", NULL), 5000);
+    ck_assert_int_eq(http_status(r), 201);
+    free(r);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 /* Same median time for an unknown email and a wrong password (20 each). */
 static int
 cmp_double(const void *a, const void *b)
@@ -702,6 +834,8 @@ hardening_suite(void)
     tcase_add_test(tc, test_success_resets_the_account_counter);
     tcase_add_test(tc, test_address_lockout_covers_every_account);
     tcase_add_test(tc, test_parallel_guesses_verify_no_more_than_max);
+    tcase_add_test(tc, test_login_loop_cannot_evict_other_users);
+    tcase_add_test(tc, test_registrations_are_limited_per_address_even_at_once);
     tcase_add_test(tc, test_login_timing_unknown_vs_wrong_password);
     tcase_add_test(tc, test_connection_cap_per_address);
     tcase_add_test(tc, test_half_open_connections_do_not_slow_requests);
