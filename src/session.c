@@ -283,7 +283,7 @@ static int      session_users_rebuild(struct session_view *);
 static int      session_email_is(const struct session_slot *, const char *);
 static int      session_list_add(struct session_list *,
                     const struct session_table *, const struct session_slot *);
-static void     session_fill(const struct session_table *,
+static void     session_fill(const struct session_table *, int,
                     const struct session_slot *, struct session_info *);
 static void     session_id(const uint8_t *, char *);
 static void     session_id_bytes(const uint8_t *, uint8_t *);
@@ -531,7 +531,7 @@ session_lookup(struct session_table *t, const char *token, size_t token_len,
                 &last, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
                 ;
             if (out != NULL)
-                session_fill(t, s, out);
+                session_fill(t, 0, s, out);
             rc = 0;
         }
     }
@@ -579,7 +579,7 @@ session_lookup_fast(struct session_table *t, const uint8_t *key,
         if (now > copy.last_used)
             return -2;
         if (out != NULL)
-            session_fill(t, &copy, out);
+            session_fill(t, 0, &copy, out);
         return 0;
     }
     return -2;
@@ -754,7 +754,7 @@ session_list_add(struct session_list *l, const struct session_table *t,
         l->info = p;
         l->cap = cap;
     }
-    session_fill(t, s, &l->info[l->n++]);
+    session_fill(t, 1, s, &l->info[l->n++]);
     return 0;
 }
 
@@ -2251,15 +2251,18 @@ session_email_is(const struct session_slot *s, const char *email)
 }
 
 static void
-session_fill(const struct session_table *t, const struct session_slot *s,
-    struct session_info *out)
+session_fill(const struct session_table *t, int with_id,
+    const struct session_slot *s, struct session_info *out)
 {
     size_t  len;
 
     len = strnlen(s->email, SESSION_EMAIL_MAX);
     memcpy(out->email, s->email, len);
     out->email[len] = '\0';
-    session_id(s->key, out->id);
+    if (with_id)
+        session_id(s->key, out->id);
+    else
+        out->id[0] = '\0';
     len = strnlen(s->addr, SESSION_ADDR_MAX);
     memcpy(out->addr, s->addr, len);
     out->addr[len] = '\0';
@@ -2367,4 +2370,15 @@ session_slot_new(struct session_slot *s, const char *email, int role,
         session_text_problem(s->addr, sizeof(s->addr)) != NULL)
         return -1;
     return 0;
+}
+
+void
+session_token_id(const char *token, size_t token_len,
+    char out[SESSION_ID_LEN + 1])
+{
+    uint8_t key[AUTH_SHA256_LEN];
+
+    out[0] = '\0';
+    if (session_key(token, token_len, key) == 0)
+        session_id(key, out);
 }

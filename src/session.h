@@ -121,12 +121,18 @@ int  session_create(struct session_table *t, const char *email, int role,
 
 /*
  * Finds the live session of token[0..token_len) and fills out (when not
- * NULL), id included.  Marks the session used now, which moves its idle
- * expiry.  Returns 0, SESSION_NOT_FOUND (unknown, expired, or not token
- * syntax), or -1.
+ * NULL), but for its id, which is left empty: it costs a SHA-256, and
+ * this is every authenticated request's path (session_token_id gives it).
+ * Marks the session used now, which moves its idle expiry.  Returns 0,
+ * SESSION_NOT_FOUND (unknown, expired, or not token syntax), or -1.
  */
 int  session_lookup(struct session_table *t, const char *token,
          size_t token_len, struct session_info *out);
+
+/* The id session_foreach shows for the session of token[0..token_len),
+ * into out; "" when it is not token syntax. */
+void session_token_id(const char *token, size_t token_len,
+         char out[SESSION_ID_LEN + 1]);
 
 /* Ends the session of token (logout).  Returns 0, SESSION_NOT_FOUND when
  * there was no live one, or -1. */
