@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # userapid - user-account HTTP API daemon
 #
 #   make              build everything under build/
@@ -33,26 +34,43 @@ SAN         :=
 endif
 
 # Recursive (=) on purpose: pkg-config runs when a recipe needs the flags,
-# which is after the deps check below has had a chance to install them.
-PKGS         = libsystemd json-c libcrypt
-PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS))
-PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS))
-CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
-CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
-CURL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libcurl)
-CURL_LIBS    = $(shell $(PKG_CONFIG) --libs libcurl)
+# which is after the deps check below has had a chance to say what is missing.
+LIB_PKGS     = libsystemd libcrypt libcrypto
+pc_cflags    = $(shell $(PKG_CONFIG) --cflags $(1))
+pc_libs      = $(shell $(PKG_CONFIG) --libs $(1))
 
 ALL_CFLAGS   = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -pthread -D_GNU_SOURCE \
                -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
-               -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
+               -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP
 ALL_LDFLAGS  = $(LDFLAGS) $(SAN) -pthread
 
-LIB_SRCS    := $(filter-out main.c userapictl.c userapi.c,$(notdir $(wildcard src/*.c)))
-LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/src/%.o)
-LIB         := $(BUILD)/libuserapid.a
-DAEMON      := $(BUILD)/userapid
-CTL         := $(BUILD)/userapictl
-USERAPI     := $(BUILD)/userapi
+# ---- one library and three programs --------------------------------------
+#
+# src/lib/ is the code every program may use; each program's folder holds
+# what only it uses, and sees src/lib/ and itself, never another program.
+# The library is a static archive, so a program links only the members it
+# calls, and only the system libraries those members need.
+
+LIB_OBJS     := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/lib/*.c))
+LIB          := $(BUILD)/libuserapid.a
+
+DAEMON       := $(BUILD)/userapid
+DAEMON_OBJS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapid/*.c))
+DAEMON_PKGS   = $(LIB_PKGS) json-c
+
+CTL          := $(BUILD)/userapictl
+CTL_OBJS     := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapictl/*.c))
+CTL_PKGS      = $(LIB_PKGS) json-c
+
+USERAPI      := $(BUILD)/userapi
+USERAPI_OBJS := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapi/*.c))
+USERAPI_PKGS  = libcrypto json-c libcurl
+
+# What each folder's code may include.
+$(BUILD)/src/lib/%.o:        INCLUDES = -Isrc/lib $(call pc_cflags,$(LIB_PKGS))
+$(BUILD)/src/userapid/%.o:   INCLUDES = -Isrc/lib -Isrc/userapid $(call pc_cflags,$(DAEMON_PKGS))
+$(BUILD)/src/userapictl/%.o: INCLUDES = -Isrc/lib -Isrc/userapictl $(call pc_cflags,$(CTL_PKGS))
+$(BUILD)/src/userapi/%.o:    INCLUDES = -Isrc/lib -Isrc/userapi $(call pc_cflags,$(USERAPI_PKGS))
 
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -60,16 +78,25 @@ INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
 INTEG_BINS  := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
 PRELOAD     := $(BUILD)/tests/integration/preload.so
+# Unit tests reach the daemon's modules too (http, api, hashpool...).
+TEST_OBJS   := $(filter-out %/main.o,$(DAEMON_OBJS))
+TEST_INCLUDES = -Isrc/lib -Isrc/userapid $(call pc_cflags,$(DAEMON_PKGS) check)
+TEST_LIBS     = $(call pc_libs,$(DAEMON_PKGS) check)
 
 STATE_DIR   := run/state
+PORT        ?= 8080
+LISTEN      ?= 127.0.0.1:$(PORT)
 
 .PHONY: all run check check-unit check-integration clean deps
 .DELETE_ON_ERROR:
 
 all: $(DAEMON) $(CTL) $(USERAPI)
 
+# Only the targets that exist to set a machine up install packages (as
+# root); a plain build says what is missing and stops.
+INSTALLING_GOALS := run check check-unit check-integration
 deps:
-	@scripts/install-deps --check
+	@scripts/install-deps $(if $(filter $(INSTALLING_GOALS),$(MAKECMDGOALS)),--check,--need)
 
 # Objects depend on the flags that shape them: changing sysconfdir,
 # CFLAGS or the version rebuilds what it must.
@@ -84,35 +111,29 @@ FORCE:
 
 $(BUILD)/src/%.o: src/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(INCLUDES) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(DAEMON): $(BUILD)/src/main.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(DAEMON): $(DAEMON_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS))
 
-$(CTL): $(BUILD)/src/userapictl.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(CTL): $(CTL_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(CTL_PKGS))
 
-$(BUILD)/src/userapi.o: ALL_CFLAGS += $(CURL_CFLAGS)
+$(USERAPI): $(USERAPI_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc_libs,$(USERAPI_PKGS))
 
-$(USERAPI): $(BUILD)/src/userapi.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURL_LIBS)
-
-$(BUILD)/tests/unit/%.o: tests/unit/%.c $(FLAGS_FILE) | deps
+$(BUILD)/tests/%.o: tests/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(TEST_INCLUDES) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TEST_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
-$(BUILD)/tests/integration/%.o: tests/integration/%.c $(FLAGS_FILE) | deps
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Isrc -c -o $@ $<
-
-$(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(HARNESS_OBJ) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(BUILD)/tests/integration/test_%: $(BUILD)/tests/integration/test_%.o $(HARNESS_OBJ) $(TEST_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
 # An LD_PRELOAD shim the integration tests use to watch or fail libc calls.
 $(PRELOAD): tests/integration/preload.c $(FLAGS_FILE)
@@ -121,7 +142,7 @@ $(PRELOAD): tests/integration/preload.c $(FLAGS_FILE)
 
 run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
-	$(DAEMON) --config etc/userapid.conf --listen 127.0.0.1:8080 --state-dir $(STATE_DIR)
+	$(DAEMON) --config etc/userapid.conf --listen $(LISTEN) --state-dir $(STATE_DIR)
 
 check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) $(PRELOAD) stage
 	@USERAPID_STAGE=$(STAGE) USERAPID_MAKE_ARGS="$(if $(filter 1,$(SANITIZE)),SANITIZE=1)" \
@@ -279,18 +300,21 @@ FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_OBJS    := $(LIB_SRCS:%.c=$(FUZZ_DIR)/src/%.o)
+FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_DIR)/src/%.o,$(wildcard src/lib/*.c) \
+                $(filter-out src/userapid/main.c,$(wildcard src/userapid/*.c)))
 FUZZ_SAN     := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # ALL_CFLAGS's defines and libraries; warnings shown but not fatal, since
 # clang is not the compiler the daemon is checked with.
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(filter-out -Werror,$(WARN)) -pthread -D_GNU_SOURCE \
                 -DUSERAPID_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
-                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP $(PKG_CFLAGS)
+                -DLOCALSTATEDIR='"$(localstatedir)"' -MMD -MP \
+                -Isrc/lib -Isrc/userapid $(call pc_cflags,$(DAEMON_PKGS))
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-deps
 
+# Says what is missing (scripts/install-deps --fuzz installs it).
 fuzz-deps:
-	@scripts/install-deps --check-fuzz
+	@scripts/install-deps --need-fuzz
 
 $(FUZZ_DIR)/src/%.o: src/%.c | deps fuzz-deps
 	@mkdir -p $(@D)
@@ -300,8 +324,8 @@ $(FUZZ_DIR)/libuserapid.a: $(FUZZ_OBJS)
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libuserapid.a | deps fuzz-deps
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< \
-	    $(FUZZ_DIR)/libuserapid.a $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< \
+	    $(FUZZ_DIR)/libuserapid.a $(call pc_libs,$(DAEMON_PKGS))
 
 fuzz-build: $(FUZZ_BINS)
 

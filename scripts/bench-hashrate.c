@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-hashrate - raw password-hash rate of this machine, the reference
  * for the hashing scenarios of scripts/bench.

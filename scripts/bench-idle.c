@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-idle - hold many idle keep-alive connections, for scripts/bench.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-ready - start a Type=notify daemon and time it to READY=1, for
  * scripts/bench.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz.h - what the libFuzzer targets in tests/fuzz/ share: an invariant
  * check that aborts (so libFuzzer saves the input), a scratch directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_body.c - libFuzzer target for request bodies: the JSON and form
  * decoding in api.c and the handlers that use what it decodes.
@@ -54,7 +55,7 @@ static const char *const fuzz_ct[FUZZ_NCT] = {
 static struct config        fuzz_cfg;
 static struct api_ctx       fuzz_ctx;
 static struct api_response  fuzz_res;
-static char                 fuzz_token[AUTH_TOKEN_LEN + 1];
+static char                 fuzz_token[CRYPTO_TOKEN_LEN + 1];
 static char                 fuzz_hashes[2][AUTH_HASH_SIZE];
 static char                 fuzz_heads[FUZZ_NROUTES][FUZZ_NCT][512];
 static struct http_request  fuzz_reqs[FUZZ_NROUTES][FUZZ_NCT];
@@ -274,7 +275,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Logins may have pushed the administrator's session out. */
     if (route == 2 && session_lookup(fuzz_ctx.sessions, fuzz_token,
-        AUTH_TOKEN_LEN, NULL) != 0)
+        CRYPTO_TOKEN_LEN, NULL) != 0)
         fuzz_login_admin();
 
     /* Exactly size bytes, no terminating NUL: as the worker hands it over. */

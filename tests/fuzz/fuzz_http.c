@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_http.c - libFuzzer target for the HTTP/1.1 request parser: heads,
  * Content-Length and chunked bodies, pipelined requests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_netaddr.c - libFuzzer target for client addresses, CIDR lists and
  * the client behind trusted proxies (src/netaddr.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_proxyproto.c - libFuzzer target for the PROXY protocol header
  * parser (src/proxyproto.c), versions 1 and 2.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_userdb.c - libFuzzer target for the user database file: its
  * header, its line parser, the index over it, and the writes that must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.h - helpers for the integration tests: run the built daemon on a
  * free loopback port with a temporary state directory, talk to it over raw

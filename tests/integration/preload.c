@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preload.c - an LD_PRELOAD shim for the integration tests: it watches or
  * breaks a few libc calls of the programs under test, so that tests can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api.c - the account API on a daemon with 4 workers: every route and
  * status of the contract, sessions across connections and restarts, races

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_daemon.c - the built userapid, driven over loopback with raw sockets
  * and curl: statuses, limits, keep-alive, pipelining and the common headers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_hardening.c - userapid under hostile clients and failing machines:
  * login throttling, per-address connection caps, half-open and slow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_races.c - what a request that waits for a password hash sees when
  * the world changes meanwhile.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_units.c - the packaged tree that `make install` makes: unit files
  * that systemd-analyze accepts without a word, the hardening score, man

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_userapi.c - the built userapi client against a running daemon: the
  * exact output, stderr and exit status of every command, the saved
@@ -909,7 +910,9 @@ START_TEST(test_usage_errors_exit_2)
     free(out);
     out = ua_env(&code, NULL, NULL, "--version");
     ck_assert_int_eq(code, 0);
-    ck_assert_str_eq(out, "userapi " USERAPID_VERSION "\n");
+    ck_assert_str_eq(out, "userapi " USERAPID_VERSION "\n"
+        "Copyright (c) 2026 The userapid developers.\n"
+        "Licensed under the MIT License (SPDX-License-Identifier: MIT).\n");
     free(out);
     out = ua_env(&code, NULL, NULL, "login --help");
     ck_assert_int_eq(code, 0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_userapictl.c - the built userapictl on a temporary state directory:
  * the exact output and exit status of every command, its changes seen by a
@@ -175,7 +176,7 @@ call(const char *method, const char *path, const char *token, const char *body)
 
 /* POST / as email; the status, and the token in token (when 200). */
 static int
-login(const char *email, const char *pw, char token[AUTH_TOKEN_LEN + 1])
+login(const char *email, const char *pw, char token[CRYPTO_TOKEN_LEN + 1])
 {
     struct json_object *o, *t;
     char                body[512], *r;
@@ -189,7 +190,7 @@ login(const char *email, const char *pw, char token[AUTH_TOKEN_LEN + 1])
         o = json_tokener_parse(http_body(r));
         ck_assert_ptr_nonnull(o);
         ck_assert(json_object_object_get_ex(o, "token", &t));
-        snprintf(token, AUTH_TOKEN_LEN + 1, "%s", json_object_get_string(t));
+        snprintf(token, CRYPTO_TOKEN_LEN + 1, "%s", json_object_get_string(t));
         json_object_put(o);
     }
     free(r);
@@ -261,7 +262,9 @@ START_TEST(test_version_and_help)
     char *out;
     int   code;
 
-    expect(0, "userapictl 0.1.0\n", NULL, "--version");
+    expect(0, "userapictl 0.1.0\n"
+        "Copyright (c) 2026 The userapid developers.\n"
+        "Licensed under the MIT License (SPDX-License-Identifier: MIT).\n", NULL, "--version");
     out = ctl(&code, "--help");
     ck_assert_int_eq(code, 0);
     ck_assert(starts_with(out, "usage: userapictl [--config FILE] "
@@ -865,7 +868,7 @@ END_TEST
 
 START_TEST(test_userdel_while_running_ends_login_and_sessions)
 {
-    char tok[AUTH_TOKEN_LEN + 1];
+    char tok[CRYPTO_TOKEN_LEN + 1];
     int  n;
 
     start();
@@ -906,7 +909,7 @@ END_TEST
 
 START_TEST(test_passwd_changes_the_password_and_ends_sessions)
 {
-    char tok1[AUTH_TOKEN_LEN + 1], tok2[AUTH_TOKEN_LEN + 1];
+    char tok1[CRYPTO_TOKEN_LEN + 1], tok2[CRYPTO_TOKEN_LEN + 1];
     int  n;
 
     start();
@@ -956,7 +959,7 @@ END_TEST
 
 START_TEST(test_role_change_applies_to_live_sessions)
 {
-    char tok[AUTH_TOKEN_LEN + 1];
+    char tok[CRYPTO_TOKEN_LEN + 1];
     int  n;
 
     start();
@@ -985,7 +988,7 @@ END_TEST
 
 START_TEST(test_sessions_lists_live_sessions_without_tokens)
 {
-    char tok1[AUTH_TOKEN_LEN + 1], tok2[AUTH_TOKEN_LEN + 1], email[64], role[16];
+    char tok1[CRYPTO_TOKEN_LEN + 1], tok2[CRYPTO_TOKEN_LEN + 1], email[64], role[16];
     char c[32], u[32], e[32], *out, *line;
     int  code, n = 0;
 
@@ -1027,7 +1030,7 @@ END_TEST
 
 START_TEST(test_revoke_ends_every_session_of_the_user)
 {
-    char tok1[AUTH_TOKEN_LEN + 1], tok2[AUTH_TOKEN_LEN + 1];
+    char tok1[CRYPTO_TOKEN_LEN + 1], tok2[CRYPTO_TOKEN_LEN + 1];
     int  n;
 
     start();
@@ -1057,7 +1060,7 @@ START_TEST(test_ctl_leaves_the_session_table_as_the_daemon_sized_it)
 {
     struct daemon_opts  o = { .conf_extra = CONF "max_sessions = 100\n" };
     struct stat         before, after;
-    char                tok[5][AUTH_TOKEN_LEN + 1], email[64], want[128];
+    char                tok[5][CRYPTO_TOKEN_LEN + 1], email[64], want[128];
     char                args[128], *out, *line;
     uint64_t            max;
     FILE               *fp;
@@ -1121,7 +1124,7 @@ START_TEST(test_root_keeps_the_owner_of_the_state_files)
 {
     struct session_cfg    scfg = { 3600, 86400, 10000, 10 };
     struct session_table *t;
-    char                  err[SESSION_ERR_LEN], tok[AUTH_TOKEN_LEN + 1];
+    char                  err[SESSION_ERR_LEN], tok[CRYPTO_TOKEN_LEN + 1];
     char                  other[400];
     struct stat           st;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api.c - unit tests for what api.c exports without a daemon around
  * it: the email syntax check that PUT / and userapictl share, and the

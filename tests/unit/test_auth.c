@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_auth.c - unit tests for auth.c: yescrypt hashing and verification,
  * the dummy hash, hash validation for import, constant-time comparison,
@@ -28,18 +29,18 @@ static Suite   *auth_suite(void);
 static void
 sha256_hex(const void *data, size_t len, char *hex)
 {
-    uint8_t md[AUTH_SHA256_LEN];
+    uint8_t md[CRYPTO_SHA256_LEN];
     int     i;
 
-    auth_sha256(data, len, md);
-    for (i = 0; i < AUTH_SHA256_LEN; i++)
+    crypto_sha256(data, len, md);
+    for (i = 0; i < CRYPTO_SHA256_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
 static void
 assert_sha256(const void *data, size_t len, const char *want)
 {
-    char    hex[2 * AUTH_SHA256_LEN + 1];
+    char    hex[2 * CRYPTO_SHA256_LEN + 1];
 
     sha256_hex(data, len, hex);
     ck_assert_str_eq(hex, want);
@@ -206,7 +207,7 @@ START_TEST(test_dummy_hash_verifies_no_password)
         "", "password", "admin", "0", "correct horse battery staple",
     };
     const char *d;
-    char        pw[AUTH_RANDOM_PASSWORD_LEN + 1];
+    char        pw[CRYPTO_RANDOM_PASSWORD_LEN + 1];
     size_t      i;
 
     d = auth_dummy_hash(FAST_COST);
@@ -215,7 +216,7 @@ START_TEST(test_dummy_hash_verifies_no_password)
     ck_assert_int_eq(auth_hash_valid(d), 1);
     for (i = 0; i < sizeof(pws) / sizeof(pws[0]); i++)
         ck_assert_int_eq(auth_verify_password(pws[i], d), 0);
-    ck_assert_int_eq(auth_random_password(pw, sizeof(pw)), 0);
+    ck_assert_int_eq(crypto_random_password(pw, sizeof(pw)), 0);
     ck_assert_int_eq(auth_verify_password(pw, d), 0);
 }
 END_TEST
@@ -311,21 +312,21 @@ START_TEST(test_equal_ct_finds_a_difference_in_any_byte)
 
     for (i = 0; i < sizeof(a); i++)
         a[i] = b[i] = (unsigned char)(i * 37 + 11);
-    ck_assert_int_eq(auth_equal_ct(a, b, sizeof(a)), 1);
-    ck_assert_int_eq(auth_equal_ct(a, b, 0), 1);
+    ck_assert_int_eq(crypto_equal_ct(a, b, sizeof(a)), 1);
+    ck_assert_int_eq(crypto_equal_ct(a, b, 0), 1);
     for (i = 0; i < sizeof(a); i++) {
         for (bit = 0; bit < 8; bit++) {
             b[i] ^= (unsigned char)(1u << bit);
-            ck_assert_msg(auth_equal_ct(a, b, sizeof(a)) == 0,
+            ck_assert_msg(crypto_equal_ct(a, b, sizeof(a)) == 0,
                 "byte %zu bit %d", i, bit);
             /* Only len bytes count. */
-            ck_assert_int_eq(auth_equal_ct(a, b, i), 1);
+            ck_assert_int_eq(crypto_equal_ct(a, b, i), 1);
             b[i] ^= (unsigned char)(1u << bit);
         }
     }
     memset(a, 0x00, sizeof(a));
     memset(b, 0xff, sizeof(b));
-    ck_assert_int_eq(auth_equal_ct(a, b, sizeof(a)), 0);
+    ck_assert_int_eq(crypto_equal_ct(a, b, sizeof(a)), 0);
 }
 END_TEST
 
@@ -333,20 +334,20 @@ START_TEST(test_token_has_256_bits_base64url)
 {
     static const char b64[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char        tok[AUTH_TOKEN_LEN + 1];
-    uint8_t     raw[AUTH_TOKEN_BYTES + 1];
+    char        tok[CRYPTO_TOKEN_LEN + 1];
+    uint8_t     raw[CRYPTO_TOKEN_BYTES + 1];
     uint32_t    acc = 0;
     size_t      i, o = 0;
     int         bits = 0;
 
     memset(tok, '#', sizeof(tok));
-    ck_assert_int_eq(auth_token_new(tok), 0);
+    ck_assert_int_eq(crypto_token_new(tok), 0);
     ck_assert_uint_eq(strlen(tok), 43);
-    for (i = 0; i < AUTH_TOKEN_LEN; i++)
+    for (i = 0; i < CRYPTO_TOKEN_LEN; i++)
         ck_assert_msg(in_alphabet(tok[i], b64), "char %zu: %c", i, tok[i]);
-    ck_assert_int_eq(auth_token_valid_syntax(tok, strlen(tok)), 1);
+    ck_assert_int_eq(crypto_token_valid_syntax(tok, strlen(tok)), 1);
     /* 43 * 6 = 258 bits: 256 of data and two zero bits at the end. */
-    for (i = 0; i < AUTH_TOKEN_LEN; i++) {
+    for (i = 0; i < CRYPTO_TOKEN_LEN; i++) {
         acc = acc << 6 | (uint32_t)(strchr(b64, tok[i]) - b64);
         bits += 6;
         if (bits >= 8) {
@@ -354,23 +355,23 @@ START_TEST(test_token_has_256_bits_base64url)
             raw[o++] = (uint8_t)(acc >> bits);
         }
     }
-    ck_assert_uint_eq(o, AUTH_TOKEN_BYTES);
+    ck_assert_uint_eq(o, CRYPTO_TOKEN_BYTES);
     ck_assert_int_eq(bits, 2);
     ck_assert_uint_eq(acc & 3, 0);
     /* 32 zero bytes would mean getrandom filled nothing (odds 2^-256). */
-    for (i = 0; i < AUTH_TOKEN_BYTES && raw[i] == 0; i++)
+    for (i = 0; i < CRYPTO_TOKEN_BYTES && raw[i] == 0; i++)
         ;
-    ck_assert_uint_lt(i, AUTH_TOKEN_BYTES);
+    ck_assert_uint_lt(i, CRYPTO_TOKEN_BYTES);
 }
 END_TEST
 
 START_TEST(test_1000_tokens_are_all_distinct)
 {
-    static char toks[1000][AUTH_TOKEN_LEN + 1];
+    static char toks[1000][CRYPTO_TOKEN_LEN + 1];
     int         i;
 
     for (i = 0; i < 1000; i++)
-        ck_assert_int_eq(auth_token_new(toks[i]), 0);
+        ck_assert_int_eq(crypto_token_new(toks[i]), 0);
     qsort(toks, 1000, sizeof(toks[0]), token_cmp);
     for (i = 1; i < 1000; i++)
         ck_assert_str_ne(toks[i - 1], toks[i]);
@@ -379,33 +380,33 @@ END_TEST
 
 START_TEST(test_token_syntax_refuses_wrong_length_alphabet_and_end)
 {
-    char    tok[AUTH_TOKEN_LEN + 1], t[AUTH_TOKEN_LEN + 2];
+    char    tok[CRYPTO_TOKEN_LEN + 1], t[CRYPTO_TOKEN_LEN + 2];
 
-    ck_assert_int_eq(auth_token_new(tok), 0);
-    ck_assert_int_eq(auth_token_valid_syntax(tok, AUTH_TOKEN_LEN - 1), 0);
+    ck_assert_int_eq(crypto_token_new(tok), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(tok, CRYPTO_TOKEN_LEN - 1), 0);
     snprintf(t, sizeof(t), "%sA", tok);
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN + 1), 0);
-    ck_assert_int_eq(auth_token_valid_syntax("", 0), 0);
-    ck_assert_int_eq(auth_token_valid_syntax(NULL, AUTH_TOKEN_LEN), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN + 1), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax("", 0), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(NULL, CRYPTO_TOKEN_LEN), 0);
 
     memcpy(t, tok, sizeof(tok));
     t[5] = '+';                 /* base64, not base64url */
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 0);
     t[5] = '/';
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 0);
     t[5] = '=';
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 0);
     t[5] = '\0';
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 0);
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 0);
     t[5] = '-';
     t[6] = '_';
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 1);
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 1);
 
     /* The last character carries 4 bits: "B" (1) sets an unused bit. */
-    t[AUTH_TOKEN_LEN - 1] = 'B';
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 0);
-    t[AUTH_TOKEN_LEN - 1] = 'E';
-    ck_assert_int_eq(auth_token_valid_syntax(t, AUTH_TOKEN_LEN), 1);
+    t[CRYPTO_TOKEN_LEN - 1] = 'B';
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 0);
+    t[CRYPTO_TOKEN_LEN - 1] = 'E';
+    ck_assert_int_eq(crypto_token_valid_syntax(t, CRYPTO_TOKEN_LEN), 1);
 }
 END_TEST
 
@@ -414,12 +415,12 @@ START_TEST(test_random_bytes_fill_a_large_buffer)
     static uint8_t  buf[1 << 20];
     size_t          i, zeros = 0;
 
-    ck_assert_int_eq(auth_random_bytes(buf, sizeof(buf)), 0);
+    ck_assert_int_eq(crypto_random_bytes(buf, sizeof(buf)), 0);
     for (i = 0; i < sizeof(buf); i++)
         zeros += buf[i] == 0;
     /* About 4096 expected; a buffer left unfilled would be all zero. */
     ck_assert_uint_lt(zeros, 8192);
-    ck_assert_int_eq(auth_random_bytes(buf, 0), 0);
+    ck_assert_int_eq(crypto_random_bytes(buf, 0), 0);
 }
 END_TEST
 
@@ -476,30 +477,30 @@ START_TEST(test_random_password_is_alphanumeric_of_requested_length)
 {
     static const char alnum[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    char    pw[AUTH_RANDOM_PASSWORD_LEN + 1], other[AUTH_RANDOM_PASSWORD_LEN + 1];
+    char    pw[CRYPTO_RANDOM_PASSWORD_LEN + 1], other[CRYPTO_RANDOM_PASSWORD_LEN + 1];
     char    longer[65];
     size_t  i;
 
-    ck_assert_int_eq(auth_random_password(pw, sizeof(pw)), 0);
-    ck_assert_uint_eq(strlen(pw), AUTH_RANDOM_PASSWORD_LEN);
-    for (i = 0; i < AUTH_RANDOM_PASSWORD_LEN; i++)
+    ck_assert_int_eq(crypto_random_password(pw, sizeof(pw)), 0);
+    ck_assert_uint_eq(strlen(pw), CRYPTO_RANDOM_PASSWORD_LEN);
+    for (i = 0; i < CRYPTO_RANDOM_PASSWORD_LEN; i++)
         ck_assert_msg(in_alphabet(pw[i], alnum), "char %zu: %c", i, pw[i]);
-    ck_assert_int_eq(auth_random_password(other, sizeof(other)), 0);
+    ck_assert_int_eq(crypto_random_password(other, sizeof(other)), 0);
     ck_assert_str_ne(pw, other);
-    ck_assert_int_eq(auth_random_password(longer, sizeof(longer)), 0);
+    ck_assert_int_eq(crypto_random_password(longer, sizeof(longer)), 0);
     ck_assert_uint_eq(strlen(longer), 64);
 }
 END_TEST
 
 START_TEST(test_random_password_refuses_under_16_characters)
 {
-    char    pw[AUTH_RANDOM_PASSWORD_MIN + 1];
+    char    pw[CRYPTO_RANDOM_PASSWORD_MIN + 1];
 
     errno = 0;
-    ck_assert_int_eq(auth_random_password(pw, AUTH_RANDOM_PASSWORD_MIN), -1);
+    ck_assert_int_eq(crypto_random_password(pw, CRYPTO_RANDOM_PASSWORD_MIN), -1);
     ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(auth_random_password(pw, sizeof(pw)), 0);
-    ck_assert_uint_eq(strlen(pw), AUTH_RANDOM_PASSWORD_MIN);
+    ck_assert_int_eq(crypto_random_password(pw, sizeof(pw)), 0);
+    ck_assert_uint_eq(strlen(pw), CRYPTO_RANDOM_PASSWORD_MIN);
 }
 END_TEST
 
@@ -511,12 +512,12 @@ START_TEST(test_random_password_characters_are_uniform)
 {
     static const char alnum[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    char    pw[AUTH_RANDOM_PASSWORD_LEN + 1];
+    char    pw[CRYPTO_RANDOM_PASSWORD_LEN + 1];
     int     seen[62] = { 0 }, i, j;
 
     for (i = 0; i < 10000; i++) {
-        ck_assert_int_eq(auth_random_password(pw, sizeof(pw)), 0);
-        for (j = 0; j < AUTH_RANDOM_PASSWORD_LEN; j++)
+        ck_assert_int_eq(crypto_random_password(pw, sizeof(pw)), 0);
+        for (j = 0; j < CRYPTO_RANDOM_PASSWORD_LEN; j++)
             seen[strchr(alnum, pw[j]) - alnum]++;
     }
     for (i = 0; i < 62; i++)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_config.c - unit tests for config.c: defaults, the shipped
  * etc/userapid.conf, every key's good and bad values, the file syntax,

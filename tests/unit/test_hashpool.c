@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_hashpool.c - the hashing threads: every job comes back once, in
  * the order its thread finished it, and a job cancelled before it starts

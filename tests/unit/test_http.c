@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_http.c - unit tests for the HTTP/1.x parser and response writer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_log.c - logging never lets a caller's text forge a line: control
  * bytes, DEL and backslashes are escaped in stderr lines and in every

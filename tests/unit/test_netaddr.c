@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_netaddr.c - unit tests for client addresses, CIDR blocks and the
  * client behind trusted proxies (src/netaddr.c).

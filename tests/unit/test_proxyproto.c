@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_proxyproto.c - unit tests for the PROXY protocol header parser
  * (src/proxyproto.c), versions 1 and 2.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_session.c - unit tests for session.c: issuing, looking up and
  * revoking sessions, idle and absolute expiry on a fake clock, the
@@ -124,7 +125,7 @@ static void
 create(struct session_table *t, const char *email, int role, char *tok)
 {
     ck_assert_int_eq(session_create(t, email, role, NULL, tok, NULL), 0);
-    ck_assert_uint_eq(strlen(tok), AUTH_TOKEN_LEN);
+    ck_assert_uint_eq(strlen(tok), CRYPTO_TOKEN_LEN);
 }
 
 static int
@@ -211,7 +212,7 @@ static int
 child_create(struct session_table *t, int id, int own, int start)
 {
     struct session_cfg  cfg = { 3600, 86400, NPROC * PER_PROC + 100, 10 };
-    char                path[128], email[64], tok[AUTH_TOKEN_LEN + 1];
+    char                path[128], email[64], tok[CRYPTO_TOKEN_LEN + 1];
     char                err[SESSION_ERR_LEN];
     FILE               *fp;
     char                c;
@@ -311,12 +312,12 @@ locked_lookups(void)
 static void
 token_id(const char *tok, char id[SESSION_ID_LEN + 1])
 {
-    uint8_t buf[3 + AUTH_SHA256_LEN], d[AUTH_SHA256_LEN];
+    uint8_t buf[3 + CRYPTO_SHA256_LEN], d[CRYPTO_SHA256_LEN];
     int     k;
 
     memcpy(buf, "id:", 3);
-    auth_sha256(tok, strlen(tok), buf + 3);
-    auth_sha256(buf, sizeof(buf), d);
+    crypto_sha256(tok, strlen(tok), buf + 3);
+    crypto_sha256(buf, sizeof(buf), d);
     for (k = 0; k < SESSION_ID_LEN / 2; k++)
         snprintf(id + 2 * k, 3, "%02x", d[k]);
 }
@@ -339,11 +340,11 @@ user_off(uint64_t cap, uint64_t u)
 static uint64_t
 user_index(uint64_t cap, const char *email)
 {
-    uint8_t     key[AUTH_SHA256_LEN], have[AUTH_SHA256_LEN];
+    uint8_t     key[CRYPTO_SHA256_LEN], have[CRYPTO_SHA256_LEN];
     uint64_t    u;
     int         fd;
 
-    auth_sha256(email, strlen(email), key);
+    crypto_sha256(email, strlen(email), key);
     fd = open(sess_path, O_RDONLY | O_CLOEXEC);
     ck_assert_int_ne(fd, -1);
     for (u = 0; u < cap; u++) {
@@ -361,11 +362,11 @@ user_index(uint64_t cap, const char *email)
 static uint64_t
 slot_index(uint64_t cap, const char *tok)
 {
-    uint8_t     key[AUTH_SHA256_LEN], have[AUTH_SHA256_LEN];
+    uint8_t     key[CRYPTO_SHA256_LEN], have[CRYPTO_SHA256_LEN];
     uint64_t    i;
     int         fd;
 
-    auth_sha256(tok, strlen(tok), key);
+    crypto_sha256(tok, strlen(tok), key);
     fd = open(sess_path, O_RDONLY | O_CLOEXEC);
     ck_assert_int_ne(fd, -1);
     for (i = 0; i < cap; i++) {
@@ -415,12 +416,12 @@ START_TEST(test_create_then_lookup_returns_email_role_and_times)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
     int64_t                 exp;
 
     t = open_table(100, 600, 86400);
     ck_assert_int_eq(session_create(t, "alice@example.com", 2, NULL, tok, &exp), 0);
-    ck_assert_int_eq(auth_token_valid_syntax(tok, strlen(tok)), 1);
+    ck_assert_int_eq(crypto_token_valid_syntax(tok, strlen(tok)), 1);
     ck_assert_int_eq(exp, T0 + 600);
     fake_now = T0 + 10;
     ck_assert_int_eq(lookup(t, tok, &info), 0);
@@ -437,18 +438,18 @@ END_TEST
 START_TEST(test_unknown_or_malformed_token_is_not_found)
 {
     struct session_table   *t;
-    char                    tok[AUTH_TOKEN_LEN + 1], other[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1], other[CRYPTO_TOKEN_LEN + 1];
 
     t = open_table(100, 600, 86400);
     create(t, "alice@example.com", 0, tok);
-    ck_assert_int_eq(auth_token_new(other), 0);
+    ck_assert_int_eq(crypto_token_new(other), 0);
     assert_not_found(t, other);
     assert_not_found(t, "");
     assert_not_found(t, "abc");
-    ck_assert_int_eq(session_lookup(t, tok, AUTH_TOKEN_LEN - 1, NULL),
+    ck_assert_int_eq(session_lookup(t, tok, CRYPTO_TOKEN_LEN - 1, NULL),
         SESSION_NOT_FOUND);
     other[0] = '\0';
-    ck_assert_int_eq(session_lookup(t, other, AUTH_TOKEN_LEN, NULL),
+    ck_assert_int_eq(session_lookup(t, other, CRYPTO_TOKEN_LEN, NULL),
         SESSION_NOT_FOUND);
     assert_found(t, tok, "alice@example.com");
     session_close(t);
@@ -458,7 +459,7 @@ END_TEST
 START_TEST(test_revoke_ends_session_and_second_revoke_is_not_found)
 {
     struct session_table   *t;
-    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
 
     t = open_table(100, 600, 86400);
     create(t, "alice@example.com", 0, a);
@@ -476,7 +477,7 @@ END_TEST
 START_TEST(test_revoke_user_ends_all_but_the_excepted_token)
 {
     struct session_table   *t;
-    char                    a[3][AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    a[3][CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
     int                     i;
 
     t = open_table(100, 600, 86400);
@@ -503,8 +504,8 @@ START_TEST(test_set_role_applies_to_live_sessions)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    a[AUTH_TOKEN_LEN + 1], a2[AUTH_TOKEN_LEN + 1];
-    char                    b[AUTH_TOKEN_LEN + 1];
+    char                    a[CRYPTO_TOKEN_LEN + 1], a2[CRYPTO_TOKEN_LEN + 1];
+    char                    b[CRYPTO_TOKEN_LEN + 1];
 
     t = open_table(100, 600, 86400);
     create(t, "alice@example.com", 0, a);
@@ -528,7 +529,7 @@ START_TEST(test_idle_session_expires_after_ttl_since_last_use)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
 
     t = open_table(100, 100, 86400);
     create(t, "alice@example.com", 0, tok);
@@ -550,7 +551,7 @@ START_TEST(test_absolute_expiry_ends_a_session_in_constant_use)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
     int64_t                 exp;
 
     t = open_table(100, 100, 250);
@@ -572,7 +573,7 @@ END_TEST
 START_TEST(test_create_reports_idle_expiry_capped_by_max_age)
 {
     struct session_table   *t;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
     int64_t                 exp;
 
     t = open_table(100, 100, 50);
@@ -585,9 +586,9 @@ END_TEST
 START_TEST(test_full_table_reclaims_expired_sessions_before_evicting)
 {
     struct session_table   *t;
-    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
-    char                    c[AUTH_TOKEN_LEN + 1], d[AUTH_TOKEN_LEN + 1];
-    char                    e[AUTH_TOKEN_LEN + 1];
+    char                    a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
+    char                    c[CRYPTO_TOKEN_LEN + 1], d[CRYPTO_TOKEN_LEN + 1];
+    char                    e[CRYPTO_TOKEN_LEN + 1];
 
     t = open_table(3, 100, 10000);
     create(t, "a@example.com", 0, a);
@@ -610,7 +611,7 @@ END_TEST
 START_TEST(test_live_sessions_never_exceed_max_sessions)
 {
     struct session_table   *t;
-    char                    tok[100][AUTH_TOKEN_LEN + 1];
+    char                    tok[100][CRYPTO_TOKEN_LEN + 1];
     int                     i;
 
     t = open_table(10, 1000, 10000);
@@ -653,8 +654,8 @@ END_TEST
 START_TEST(test_session_file_stores_no_token)
 {
     struct session_table   *t;
-    char                    tok[50][AUTH_TOKEN_LEN + 1];
-    uint8_t                 key[AUTH_SHA256_LEN];
+    char                    tok[50][CRYPTO_TOKEN_LEN + 1];
+    uint8_t                 key[CRYPTO_SHA256_LEN];
     char                   *data;
     size_t                  len;
     int                     i;
@@ -665,12 +666,12 @@ START_TEST(test_session_file_stores_no_token)
     session_close(t);
     data = read_file(sess_path, &len);
     for (i = 0; i < 50; i++) {
-        ck_assert_msg(memmem(data, len, tok[i], AUTH_TOKEN_LEN) == NULL,
+        ck_assert_msg(memmem(data, len, tok[i], CRYPTO_TOKEN_LEN) == NULL,
             "token %d is in the file", i);
         /* Not even its first half. */
-        ck_assert_ptr_null(memmem(data, len, tok[i], AUTH_TOKEN_LEN / 2));
+        ck_assert_ptr_null(memmem(data, len, tok[i], CRYPTO_TOKEN_LEN / 2));
         /* What is there is its SHA-256. */
-        auth_sha256(tok[i], AUTH_TOKEN_LEN, key);
+        crypto_sha256(tok[i], CRYPTO_TOKEN_LEN, key);
         ck_assert_ptr_nonnull(memmem(data, len, key, sizeof(key)));
     }
     free(data);
@@ -681,7 +682,7 @@ START_TEST(test_sessions_survive_close_and_reopen)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
 
     t = open_table(100, 600, 86400);
     create(t, "alice@example.com", 3, tok);
@@ -699,7 +700,7 @@ END_TEST
 START_TEST(test_forked_child_shares_sessions_with_parent)
 {
     struct session_table   *t;
-    char                    tok[AUTH_TOKEN_LEN + 1], ctok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1], ctok[CRYPTO_TOKEN_LEN + 1];
     int                     fds[2], status;
     pid_t                   pid;
 
@@ -715,7 +716,7 @@ START_TEST(test_forked_child_shares_sessions_with_parent)
             rc = 1;
         else if (session_create(t, "child@example.com", 1, NULL, ctok, NULL) != 0)
             rc = 2;
-        else if (write(fds[1], ctok, AUTH_TOKEN_LEN) != AUTH_TOKEN_LEN)
+        else if (write(fds[1], ctok, CRYPTO_TOKEN_LEN) != CRYPTO_TOKEN_LEN)
             rc = 3;
         else if (session_revoke(t, tok, strlen(tok)) != 0)
             rc = 4;
@@ -723,8 +724,8 @@ START_TEST(test_forked_child_shares_sessions_with_parent)
     }
     ck_assert_int_ne(pid, -1);
     close(fds[1]);
-    ck_assert_int_eq(read(fds[0], ctok, AUTH_TOKEN_LEN), AUTH_TOKEN_LEN);
-    ctok[AUTH_TOKEN_LEN] = '\0';
+    ck_assert_int_eq(read(fds[0], ctok, CRYPTO_TOKEN_LEN), CRYPTO_TOKEN_LEN);
+    ctok[CRYPTO_TOKEN_LEN] = '\0';
     close(fds[0]);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -787,7 +788,7 @@ END_TEST
 START_TEST(test_reopen_with_larger_max_sessions_keeps_live_sessions)
 {
     struct session_table   *t, *old;
-    char                    tok[5][AUTH_TOKEN_LEN + 1], late[AUTH_TOKEN_LEN + 1];
+    char                    tok[5][CRYPTO_TOKEN_LEN + 1], late[CRYPTO_TOKEN_LEN + 1];
     off_t                   before;
     int                     i;
 
@@ -814,7 +815,7 @@ END_TEST
 START_TEST(test_reopen_with_smaller_max_sessions_keeps_the_latest_expiring)
 {
     struct session_table   *t;
-    char                    tok[20][AUTH_TOKEN_LEN + 1];
+    char                    tok[20][CRYPTO_TOKEN_LEN + 1];
     int                     i;
 
     t = open_table(100, 600, 86400);
@@ -838,7 +839,7 @@ END_TEST
 START_TEST(test_lowering_max_sessions_within_capacity_trims_in_place)
 {
     struct session_table   *t;
-    char                    tok[40][AUTH_TOKEN_LEN + 1];
+    char                    tok[40][CRYPTO_TOKEN_LEN + 1];
     off_t                   before;
     int                     i;
 
@@ -912,7 +913,7 @@ START_TEST(test_reset_flag_recreates_a_corrupt_file_empty)
 {
     struct session_cfg      cfg = { 600, 86400, 100, 10 };
     struct session_table   *t;
-    char                    err[SESSION_ERR_LEN] = "", tok[AUTH_TOKEN_LEN + 1];
+    char                    err[SESSION_ERR_LEN] = "", tok[CRYPTO_TOKEN_LEN + 1];
     char                    junk[4096];
     struct stat             st;
 
@@ -938,7 +939,7 @@ END_TEST
 START_TEST(test_check_accepts_a_missing_file_and_a_valid_one)
 {
     struct session_table   *t;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
 
     assert_check_ok();
     ck_assert_int_eq(access(sess_path, F_OK), -1);  /* check made nothing */
@@ -952,7 +953,7 @@ END_TEST
 START_TEST(test_check_reports_a_damaged_slot_and_open_drops_it)
 {
     struct session_table   *t;
-    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
     char                    err[SESSION_ERR_LEN], *data, *at;
     size_t                  len;
 
@@ -999,7 +1000,7 @@ list_cb(const struct session_info *info, void *arg)
 START_TEST(test_check_reports_a_wrong_count_and_open_repairs_it)
 {
     struct session_table   *t;
-    char                    tok[AUTH_TOKEN_LEN + 1], err[SESSION_ERR_LEN];
+    char                    tok[CRYPTO_TOKEN_LEN + 1], err[SESSION_ERR_LEN];
     char                    want[SESSION_ERR_LEN], *data;
     uint64_t                count;
     size_t                  len;
@@ -1032,7 +1033,7 @@ START_TEST(test_foreach_lists_one_users_live_sessions_oldest_first)
 {
     struct session_table   *t;
     struct listing          l;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
     int                     i;
 
     t = open_table(100, 600, 86400);
@@ -1064,7 +1065,7 @@ END_TEST
 START_TEST(test_create_rejects_bad_email_and_role)
 {
     struct session_table   *t;
-    char                    tok[AUTH_TOKEN_LEN + 1], email[SESSION_EMAIL_MAX + 2];
+    char                    tok[CRYPTO_TOKEN_LEN + 1], email[SESSION_EMAIL_MAX + 2];
 
     t = open_table(100, 600, 86400);
     errno = 0;
@@ -1126,7 +1127,7 @@ START_TEST(test_random_creates_and_revokes_match_a_model)
 {
     static const long       maxes[] = { 7, 300 };
     struct session_table   *t;
-    char                  (*tok)[AUTH_TOKEN_LEN + 1];
+    char                  (*tok)[CRYPTO_TOKEN_LEN + 1];
     int                    *live;
     int                     m, i, k, nlive, ops = 3000;
     unsigned int            seed = 12345;
@@ -1151,7 +1152,7 @@ START_TEST(test_random_creates_and_revokes_match_a_model)
             }
             if (rand_r(&seed) % 3 == 0) {       /* revoke a random one */
                 k = (int)(rand_r(&seed) % (unsigned)(i + 1));
-                ck_assert_int_eq(session_revoke(t, tok[k], AUTH_TOKEN_LEN),
+                ck_assert_int_eq(session_revoke(t, tok[k], CRYPTO_TOKEN_LEN),
                     live[k] ? 0 : SESSION_NOT_FOUND);
                 nlive -= live[k];
                 live[k] = 0;
@@ -1179,7 +1180,7 @@ START_TEST(test_lockless_lookups_stay_consistent_under_writers)
 {
     struct session_table *t;
     struct session_info   info;
-    char                  tok[6][AUTH_TOKEN_LEN + 1], other[AUTH_TOKEN_LEN + 1];
+    char                  tok[6][CRYPTO_TOKEN_LEN + 1], other[CRYPTO_TOKEN_LEN + 1];
     char                  email[64];
     pid_t                 writer;
     int                   i, k, st, done = 0;
@@ -1198,7 +1199,7 @@ START_TEST(test_lockless_lookups_stay_consistent_under_writers)
         for (i = 0; i < 30000; i++) {
             if (session_create(t, "writer@example.com", 1, NULL, other, NULL) != 0)
                 _exit(1);
-            if (session_revoke(t, other, AUTH_TOKEN_LEN) != 0)
+            if (session_revoke(t, other, CRYPTO_TOKEN_LEN) != 0)
                 _exit(2);
         }
         _exit(0);
@@ -1228,8 +1229,8 @@ END_TEST
 START_TEST(test_rebuild_leaves_the_new_files_seq_even)
 {
     struct session_table   *t, *old;
-    char                    tok[5][AUTH_TOKEN_LEN + 1];
-    char                    late[AUTH_TOKEN_LEN + 1];
+    char                    tok[5][CRYPTO_TOKEN_LEN + 1];
+    char                    late[CRYPTO_TOKEN_LEN + 1];
     uint64_t                before;
     int                     i;
 
@@ -1261,7 +1262,7 @@ START_TEST(test_lookups_take_the_lock_only_to_record_a_new_second)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    tok[AUTH_TOKEN_LEN + 1];
+    char                    tok[CRYPTO_TOKEN_LEN + 1];
     uint64_t                before;
 
     t = open_table(100, 600, 86400);
@@ -1286,8 +1287,8 @@ END_TEST
 START_TEST(test_as_is_open_keeps_the_tables_size_and_sessions)
 {
     struct session_table   *t, *ctl;
-    char                    tok[20][AUTH_TOKEN_LEN + 1], email[64];
-    char                    more[AUTH_TOKEN_LEN + 1];
+    char                    tok[20][CRYPTO_TOKEN_LEN + 1], email[64];
+    char                    more[CRYPTO_TOKEN_LEN + 1];
     off_t                   size;
     int                     i;
 
@@ -1330,7 +1331,7 @@ END_TEST
 START_TEST(test_per_user_limit_ends_that_users_oldest_session)
 {
     struct session_table   *t;
-    char                    a[5][AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    a[5][CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
     int                     i;
 
     t = open_cfg(100, 3, 600, 86400, 0);
@@ -1364,7 +1365,7 @@ END_TEST
 START_TEST(test_per_user_limit_is_clamped_to_max_sessions)
 {
     struct session_table   *t;
-    char                    a[4][AUTH_TOKEN_LEN + 1];
+    char                    a[4][CRYPTO_TOKEN_LEN + 1];
     int                     i;
 
     t = open_cfg(3, 50, 600, 86400, 0);
@@ -1384,8 +1385,8 @@ END_TEST
 START_TEST(test_full_table_of_live_sessions_refuses_with_eagain)
 {
     struct session_table   *t;
-    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
-    char                    c[AUTH_TOKEN_LEN + 1], d[AUTH_TOKEN_LEN + 1];
+    char                    a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
+    char                    c[CRYPTO_TOKEN_LEN + 1], d[CRYPTO_TOKEN_LEN + 1];
     int64_t                 exp = 0;
     int                     i;
 
@@ -1429,7 +1430,7 @@ END_TEST
 START_TEST(test_full_table_is_scanned_again_only_at_the_earliest_expiry)
 {
     struct session_table   *t;
-    char                    tok[4][AUTH_TOKEN_LEN + 1], x[AUTH_TOKEN_LEN + 1];
+    char                    tok[4][CRYPTO_TOKEN_LEN + 1], x[CRYPTO_TOKEN_LEN + 1];
     char                    email[64];
     uint64_t                s0;
     int                     i;
@@ -1471,8 +1472,8 @@ END_TEST
 START_TEST(test_per_user_calls_do_not_scan_the_table)
 {
     struct session_table   *t;
-    char                    tok[300][AUTH_TOKEN_LEN + 1], email[64];
-    char                    last[AUTH_TOKEN_LEN + 1];
+    char                    tok[300][CRYPTO_TOKEN_LEN + 1], email[64];
+    char                    last[CRYPTO_TOKEN_LEN + 1];
     struct session_info     info;
     struct ids              l;
     uint64_t                s0;
@@ -1517,8 +1518,8 @@ START_TEST(test_ids_name_sessions_and_revoke_id_ends_one)
     struct session_table   *t;
     struct session_info     info;
     struct ids              l;
-    char                    a1[AUTH_TOKEN_LEN + 1], a2[AUTH_TOKEN_LEN + 1];
-    char                    b[AUTH_TOKEN_LEN + 1];
+    char                    a1[CRYPTO_TOKEN_LEN + 1], a2[CRYPTO_TOKEN_LEN + 1];
+    char                    b[CRYPTO_TOKEN_LEN + 1];
     char                    id1[SESSION_ID_LEN + 1], id2[SESSION_ID_LEN + 1];
     char                    idb[SESSION_ID_LEN + 1], upper[SESSION_ID_LEN + 1];
     size_t                  k;
@@ -1579,8 +1580,8 @@ START_TEST(test_client_address_is_kept_and_checked)
     struct session_table   *t;
     struct session_info     info;
     struct ids              l;
-    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
-    char                    c[AUTH_TOKEN_LEN + 1], addr[64];
+    char                    a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
+    char                    c[CRYPTO_TOKEN_LEN + 1], addr[64];
 
     t = open_table(100, 600, 86400);
     ck_assert_int_eq(session_create(t, "alice@example.com", 0, "192.0.2.1",
@@ -1626,7 +1627,7 @@ START_TEST(test_check_reports_a_wrong_user_count_and_open_rebuilds_lists)
 {
     struct session_table   *t;
     struct ids              l;
-    char                    a[3][AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
+    char                    a[3][CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
     char                    err[SESSION_ERR_LEN], want[SESSION_ERR_LEN];
     char                    id[SESSION_ID_LEN + 1];
     uint64_t                u;
@@ -1676,7 +1677,7 @@ END_TEST
 START_TEST(test_next_writer_repairs_what_a_dead_writer_left)
 {
     struct session_table   *t;
-    char                    a[3][AUTH_TOKEN_LEN + 1], c[AUTH_TOKEN_LEN + 1];
+    char                    a[3][CRYPTO_TOKEN_LEN + 1], c[CRYPTO_TOKEN_LEN + 1];
     char                    err[SESSION_ERR_LEN], want[SESSION_ERR_LEN];
     uint64_t                u, seq, head, tail;
     uint32_t                none = UINT32_MAX;
@@ -1721,10 +1722,10 @@ END_TEST
 static uint64_t
 token_home(const char *tok, uint64_t cap)
 {
-    uint8_t     key[AUTH_SHA256_LEN];
+    uint8_t     key[CRYPTO_SHA256_LEN];
     uint64_t    h;
 
-    auth_sha256(tok, strlen(tok), key);
+    crypto_sha256(tok, strlen(tok), key);
     memcpy(&h, key, sizeof(h));
     return h & (cap - 1);
 }
@@ -1738,7 +1739,7 @@ token_home(const char *tok, uint64_t cap)
 START_TEST(test_slot_out_of_reach_is_reported_and_moved_back)
 {
     struct session_table   *t;
-    char                    tok[8][AUTH_TOKEN_LEN + 1], email[64];
+    char                    tok[8][CRYPTO_TOKEN_LEN + 1], email[64];
     char                    err[SESSION_ERR_LEN], want[SESSION_ERR_LEN];
     uint64_t                h = 0, count;
     uint32_t                zero = 0;
@@ -1757,7 +1758,7 @@ START_TEST(test_slot_out_of_reach_is_reported_and_moved_back)
         }
         if (moved == -1)
             for (i = 0; i < 8; i++)
-                ck_assert_int_eq(session_revoke(t, tok[i], AUTH_TOKEN_LEN), 0);
+                ck_assert_int_eq(session_revoke(t, tok[i], CRYPTO_TOKEN_LEN), 0);
     }
     ck_assert_int_ne(moved, -1);
     session_close(t);
@@ -1807,7 +1808,7 @@ struct v1_header {
 };
 
 struct v1_slot {
-    uint8_t     key[AUTH_SHA256_LEN];
+    uint8_t     key[CRYPTO_SHA256_LEN];
     int64_t     created_at, last_used;
     uint32_t    in_use, role;
     char        email[256];
@@ -1819,8 +1820,8 @@ _Static_assert(sizeof(struct v1_slot) == 312, "v1 slot");
 /* A version-1 file of 16 slots (max_sessions 8) holding alice (role 1,
  * live), bob (idle past a ttl of 600) and carol (live). */
 static void
-write_v1(char alice[AUTH_TOKEN_LEN + 1], char bob[AUTH_TOKEN_LEN + 1],
-    char carol[AUTH_TOKEN_LEN + 1])
+write_v1(char alice[CRYPTO_TOKEN_LEN + 1], char bob[CRYPTO_TOKEN_LEN + 1],
+    char carol[CRYPTO_TOKEN_LEN + 1])
 {
     struct {
         struct v1_header    h;
@@ -1845,9 +1846,9 @@ write_v1(char alice[AUTH_TOKEN_LEN + 1], char bob[AUTH_TOKEN_LEN + 1],
     f.h.count = 3;
     f.h.seq = 4;
     for (k = 0; k < 3; k++) {
-        ck_assert_int_eq(auth_token_new(toks[k]), 0);
+        ck_assert_int_eq(crypto_token_new(toks[k]), 0);
         memset(&s, 0, sizeof(s));
-        auth_sha256(toks[k], AUTH_TOKEN_LEN, s.key);
+        crypto_sha256(toks[k], CRYPTO_TOKEN_LEN, s.key);
         s.created_at = times[k][0];
         s.last_used = times[k][1];
         s.in_use = 1;
@@ -1864,8 +1865,8 @@ START_TEST(test_version_1_file_is_upgraded_keeping_its_live_sessions)
 {
     struct session_table   *t;
     struct session_info     info;
-    char                    a[AUTH_TOKEN_LEN + 1], b[AUTH_TOKEN_LEN + 1];
-    char                    c[AUTH_TOKEN_LEN + 1], id[SESSION_ID_LEN + 1];
+    char                    a[CRYPTO_TOKEN_LEN + 1], b[CRYPTO_TOKEN_LEN + 1];
+    char                    c[CRYPTO_TOKEN_LEN + 1], id[SESSION_ID_LEN + 1];
     char                    err[SESSION_ERR_LEN], want[SESSION_ERR_LEN];
 
     write_v1(a, b, c);
@@ -1919,7 +1920,7 @@ END_TEST
 
 /* What the model says a user's listing is. */
 static void
-model_check_user(struct session_table *t, int u, char (*tok)[AUTH_TOKEN_LEN + 1],
+model_check_user(struct session_table *t, int u, char (*tok)[CRYPTO_TOKEN_LEN + 1],
     const int *user, const int *live, const int *role, int n)
 {
     struct session_info     info;
@@ -1967,7 +1968,7 @@ model_pick(const int *user, const int *live, int n, int u, unsigned *seed)
 START_TEST(test_random_per_user_calls_match_a_model)
 {
     struct session_table   *t;
-    char                  (*tok)[AUTH_TOKEN_LEN + 1], email[64];
+    char                  (*tok)[CRYPTO_TOKEN_LEN + 1], email[64];
     char                    id[SESSION_ID_LEN + 1];
     int                    *user, *live, *role, ulive[MODEL_USERS] = { 0 };
     int                     i, j, k, u, r, n = 0, nlive = 0, want, rc;
@@ -2007,7 +2008,7 @@ START_TEST(test_random_per_user_calls_match_a_model)
             nlive++;
         } else if (r < 15 && n > 0) {
             k = (int)(rand_r(&seed) % (unsigned)n);
-            ck_assert_int_eq(session_revoke(t, tok[k], AUTH_TOKEN_LEN),
+            ck_assert_int_eq(session_revoke(t, tok[k], CRYPTO_TOKEN_LEN),
                 live[k] ? 0 : SESSION_NOT_FOUND);
             ulive[user[k]] -= live[k];
             nlive -= live[k];
@@ -2090,7 +2091,7 @@ END_TEST
 #define ST_SECONDS      2
 
 struct st_rec {
-    char        token[AUTH_TOKEN_LEN + 1];
+    char        token[CRYPTO_TOKEN_LEN + 1];
     char        id[SESSION_ID_LEN + 1];
     int         user;
     int         idle;
@@ -2190,7 +2191,7 @@ st_end(struct session_table *t, struct st_mine *m, int u, int k)
     struct st_rec  *rec = &st->recs[m->rec[u][k]];
 
     __atomic_store_n(&rec->state, 2, __ATOMIC_RELEASE);
-    if (session_revoke(t, rec->token, AUTH_TOKEN_LEN) < 0)
+    if (session_revoke(t, rec->token, CRYPTO_TOKEN_LEN) < 0)
         st_fail("revoke: %s", strerror(errno));
     st_forget(m, u, k);
 }
@@ -2328,7 +2329,7 @@ st_read_one(struct session_table *t, int r)
     c0 = st_time();
     if (rec->idle && c0 < rec->created + ST_TTL)
         return;
-    rc = session_lookup(t, rec->token, AUTH_TOKEN_LEN, &info);
+    rc = session_lookup(t, rec->token, CRYPTO_TOKEN_LEN, &info);
     c1 = st_time();
     state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
     seen = __atomic_load_n(&rec->seen, __ATOMIC_ACQUIRE);
@@ -2429,7 +2430,7 @@ START_TEST(test_lockfree_lookups_see_only_issued_sessions_under_writers)
     /* With the writers gone, what is left is what was issued. */
     for (i = 0; i < n; i++)
         if (st->recs[i].state == 1 && session_lookup(t, st->recs[i].token,
-            AUTH_TOKEN_LEN, &info) == 0) {
+            CRYPTO_TOKEN_LEN, &info) == 0) {
             st_email(st->recs[i].user, email, sizeof(email));
             ck_assert_str_eq(info.email, email);
             ck_assert_int_eq(info.created_at, st->recs[i].created);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_throttle.c - unit tests for throttle.c: login admission and
  * outcome (exactly max_failures admitted per window, lockouts, refunds,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_userdb.c - unit tests for userdb.c: the file format byte for byte,
  * lookups, adds, rewrites, the last-admin rule, two handles as two

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - userapid's configuration: defaults, the file parser, and
+ * command-line overrides.
+ *
+ * The file is "key = value" lines with '#' comments.  Every key is a row in
+ * one table in config.c; every number is range-checked; every error names
+ * FILE:LINE.  A struct config is plain data: copying it is fine.
+ */
+#ifndef USERAPID_CONFIG_H
+#define USERAPID_CONFIG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH  SYSCONFDIR "/userapid/userapid.conf"
+#define CONFIG_MAX_LISTEN    16
+#define CONFIG_MAX_WORKERS   256
+#define CONFIG_ERR_LEN       512
+#define CONFIG_LINE_MAX      4096   /* bytes per line, without the line end */
+
+struct config_listen {
+    struct sockaddr_storage addr;
+    socklen_t               addrlen;
+    char                    text[64];   /* as written: "127.0.0.1:8080", "[::]:80" */
+};
+
+struct config {
+    struct config_listen listen[CONFIG_MAX_LISTEN];
+    int          nlisten;
+    int          workers;               /* 0 means auto: the number of CPUs */
+    char         state_dir[4096];
+    long         max_connections;
+    long         max_body_size;         /* bytes */
+    long         header_timeout;        /* seconds */
+    long         keepalive_timeout;     /* seconds; 0 disables keep-alive */
+    long         drain_timeout;         /* seconds */
+    int          log_level;             /* LOG_ERR .. LOG_DEBUG from <syslog.h> */
+    int          access_log;            /* 0 or 1 */
+
+    /* Accounts and sessions. */
+    int          registration;          /* CONFIG_REGISTRATION_* */
+    long         min_password_length;   /* bytes, 2..1024 */
+    long         password_cost;         /* yescrypt cost 1..11; 0: libxcrypt's default */
+    long         session_ttl;           /* seconds idle */
+    long         session_max_age;       /* seconds since login */
+    long         max_sessions;
+    long         max_sessions_per_user;
+    int          cookie_secure;         /* add Secure to the session cookie */
+
+    /* Abuse limits. */
+    long         login_max_failures;    /* per account and per address */
+    long         login_window;          /* seconds the failures are counted over */
+    long         login_lockout;         /* seconds logins are refused after */
+    long         registration_max_per_ip; /* self-registrations per address */
+    long         registration_window;   /* seconds they are counted over */
+    long         max_connections_per_ip;
+};
+
+#define CONFIG_REGISTRATION_OPEN    0   /* anyone may create an account */
+#define CONFIG_REGISTRATION_ADMIN   1   /* only admins may */
+#define CONFIG_REGISTRATION_CLOSED  2   /* nobody, over HTTP */
+#define CONFIG_MAX_PASSWORD         1024
+
+/* Fills in every default. */
+void config_defaults(struct config *c);
+
+/*
+ * Reads path over the current values of c.  Returns 0, or -1 with err set
+ * to "PATH:LINE: reason" (or "PATH: reason" when it cannot be read).
+ * A "listen" line in the file replaces the default listen list; further
+ * "listen" lines add to it.  On error c may be partly changed: load into a
+ * copy when the old values must survive.
+ */
+int  config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Sets one key from a string, as the file would (used for command-line
+ * overrides).  Returns 0, or -1 with err set to "KEY: reason".
+ * For "listen", append = 0 replaces the list and 1 adds to it.
+ */
+int  config_set(struct config *c, const char *key, const char *value, int append,
+         char *err, size_t errlen);
+
+/* As config_set, the error naming the command-line option name instead
+ * of the key: "--listen: reason". */
+int  config_set_option(struct config *c, const char *name, const char *key,
+         const char *value, int append, char *err, size_t errlen);
+
+/* Where a configuration comes from: the file, then command-line options
+ * that override it (NULL or 0 when not given). */
+struct config_source {
+    const char *config_path;            /* NULL: no file */
+    int         config_explicit;        /* given: a missing file is an error */
+    const char *listen[CONFIG_MAX_LISTEN];
+    int         nlisten;                /* the first replaces the file's list */
+    const char *workers;
+    const char *state_dir;
+};
+
+/*
+ * Defaults, then the file (a missing one is fine unless given
+ * explicitly), then the options.  The one way userapid and userapictl
+ * read their configuration.  0, or -1 with err set ("PATH:LINE: reason",
+ * "--listen: reason").
+ */
+int  config_read(const struct config_source *src, struct config *c, char *err,
+         size_t errlen);
+
+/* Parses "ADDR:PORT" (IPv4, or [IPv6]:PORT) into l.  Returns 0 or -1. */
+int  config_parse_listen(const char *text, struct config_listen *l);
+
+/* Whether a and b are the same family, address and port, however each
+ * was written ("127.0.0.1:80" and "127.0.0.1:080"). */
+int  config_listen_same(const struct config_listen *a,
+         const struct config_listen *b);
+
+/* The worker count after resolving auto. */
+int  config_worker_count(const struct config *c);
+
+/* Name of a log level ("info"), for messages. */
+const char *config_log_level_name(int level);
+
+#endif

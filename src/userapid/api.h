@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.h - routes and handlers: a parsed request in, a status, extra header
+ * lines and a JSON body out.  No sockets: the worker owns them.
+ *
+ * Handlers that must hash or verify a password do not do it on the event
+ * loop: they fill in r->job and return API_PENDING.  The worker runs
+ * api_job_run() on a hashing thread and then calls api_resume() on the
+ * loop, which may finish the answer or ask for another job.
+ */
+#ifndef USERAPID_API_H
+#define USERAPID_API_H
+
+#include <stddef.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "hashpool.h"
+#include "http.h"
+#include "session.h"
+#include "status.h"
+#include "throttle.h"
+#include "userdb.h"
+
+#define API_DONE     0
+#define API_PENDING  1
+
+struct api_ctx {
+    const struct config  *cfg;
+    struct status        *status;
+    struct userdb        *db;
+    struct session_table *sessions;
+    const char           *dummy_hash;   /* for logins of unknown emails */
+    struct throttle      *throttle;     /* failed logins, shared */
+};
+
+struct api_request {
+    const struct http_request *http;
+    const char                *body;
+    size_t                     body_len;
+    const char                *remote_addr;
+};
+
+enum api_job_kind {
+    API_JOB_VERIFY = 1,                 /* password against hash */
+    API_JOB_HASH,                       /* password into hash */
+};
+
+/* Work for a hashing thread, and what the request needs after it. */
+struct api_job {
+    struct hashpool_job pool;           /* first: the pool's view */
+    enum api_job_kind   kind;
+    int                 step;           /* which continuation runs next */
+    unsigned long       cost;
+    char                password[CONFIG_MAX_PASSWORD + 1];
+    char                hash[AUTH_HASH_SIZE];   /* in for VERIFY, out for HASH */
+    char                verified[AUTH_HASH_SIZE]; /* the hash a PATCH's current
+                                           password was verified against */
+    int                 result;         /* VERIFY: 1/0/-1; HASH: 0/-1 */
+    int                 error;          /* errno of a result of -1, set by
+                                           the hashing thread */
+    /* Saved request state. */
+    int                 found;
+    int                 role;
+    int                 flags;
+    char                email[USERDB_EMAIL_MAX + 1];
+    char                actor[USERDB_EMAIL_MAX + 1];  /* who asked, if logged in */
+    char                remote[64];     /* client address */
+    int                 actor_role;
+    char                token[CRYPTO_TOKEN_LEN + 1];
+    char                new_password[CONFIG_MAX_PASSWORD + 1];
+    void               *owner;          /* the worker's connection */
+};
+
+struct api_response {
+    int             status;
+    struct buf      body;           /* JSON, empty for none */
+    struct buf      headers;        /* extra "Name: value\r\n" lines */
+    char            user[USERDB_EMAIL_MAX + 1]; /* who asked, for the access log */
+    struct api_job  job;            /* valid while API_PENDING */
+};
+
+void api_response_init(struct api_response *r);
+void api_response_reset(struct api_response *r);
+void api_response_free(struct api_response *r);
+
+/* Routes one request.  API_DONE with a complete answer in r, or
+ * API_PENDING with r->job to run. */
+int  api_handle(struct api_ctx *ctx, const struct api_request *req,
+         struct api_response *r);
+/* Runs the job's hashing: thread-safe, touches only the job. */
+void api_job_run(struct hashpool_job *job);
+/* Continues after api_job_run, on the loop thread.  API_DONE with the
+ * answer in r, or API_PENDING with job updated for another run. */
+int  api_resume(struct api_ctx *ctx, struct api_job *job,
+         struct api_response *r);
+
+/* Replaces r's answer with status and {"error":"<code>","message":msg}. */
+void api_error(struct api_response *r, int status, const char *message);
+
+/* The machine-readable error code of a status ("not_found"). */
+const char *api_error_code(int status);
+
+#endif

@@ -1,0 +1,903 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * master.c - the master process.
+ *
+ * It owns the listen sockets (inherited from systemd or bound here), the
+ * shared status page, every signal and every sd_notify message.  Workers
+ * are forked in generations: start-up makes generation 1; SIGHUP makes the
+ * next one from the new configuration and, once all of it is ready,
+ * retires the old one gracefully.  READY=1 is sent only when every worker of
+ * the serving generation has written its pid into the ready pipe, which it
+ * does from inside its event loop.
+ *
+ * A worker that exits without being asked is a crash: it is respawned after
+ * a backoff that grows with the crashes of the last CRASH_WINDOW_MS, and
+ * CRASH_LIMIT crashes in that window end the master with EXIT_RUNTIME so
+ * that systemd's Restart= policy takes over.
+ *
+ * Listen sockets belong to generations.  Invariants:
+ * - a worker holds exactly its generation's sockets (it closes the others
+ *   right after fork), so a socket that no generation serves any more is
+ *   not kept open, unserved, by a worker;
+ * - an address in both the old and the new configuration keeps its socket
+ *   (the same descriptor in both sets): it is never rebound and never
+ *   without a listener;
+ * - the master closes a socket once neither the serving generation nor
+ *   the one being started uses it; the old workers close theirs when they
+ *   start draining, so a removed address stops listening then.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "auth.h"
+#include "firstadmin.h"
+#include "log.h"
+#include "session.h"
+#include "userdb.h"
+#include "master.h"
+#include "proctitle.h"
+#include "status.h"
+#include "worker.h"
+
+#define CRASH_LIMIT      6
+#define CRASH_WINDOW_MS  30000
+#define BACKOFF_MAX_MS   5000
+#define KILL_GRACE_MS    1000           /* after drain_timeout, SIGKILL */
+#define LISTEN_BACKLOG   511
+
+struct master_worker {
+    pid_t     pid;                      /* 0: slot free */
+    int       generation;
+    int       number;                   /* 1..workers within the generation */
+    int       ready;
+    int       retiring;
+    uint64_t  kill_at;                  /* when retiring: SIGKILL deadline */
+};
+
+/* Listen sockets of one generation, in the order of its cfg.listen (or as
+ * systemd passed them).  A socket kept over a reload is in two sets. */
+struct master_sockets {
+    int     fds[CONFIG_MAX_LISTEN];
+    int     n;
+};
+
+struct master {
+    const struct master_opts *opts;
+    struct config        cfg;
+    struct status       *status;
+    struct throttle     *throttle;
+    struct master_sockets cur;          /* the serving generation's */
+    struct master_sockets next;         /* the starting generation's */
+    int                  activated;     /* sockets came from systemd */
+    int                  sigfd;
+    int                  ready_rd, ready_wr;
+    struct master_worker workers[STATUS_MAX_SLOTS];
+    int                  gen;           /* the serving generation */
+    int                  next_gen;      /* being started by a reload, or 0 */
+    struct config        next_cfg;
+    int                  crash_loop;
+    int                  announced;     /* READY=1 sent for gen */
+    int                  stopping;
+    uint64_t             stop_kill_at;
+    int                  respawn_pending;
+    uint64_t             respawn_at;
+    uint64_t             crashes[CRASH_LIMIT];
+    int                  ncrashes;
+    uint64_t             watchdog_ms;   /* 0: no watchdog */
+    uint64_t             watchdog_next;
+    uint64_t             now;
+    int                  exit_status;
+};
+
+static int   master_check_state_dir(const char *dir);
+static int   master_prepare_state(const struct config *c);
+static int   master_sockets_inherit(struct master *m);
+static int   master_listen(const struct config *c, const struct config *old,
+                 const struct master_sockets *keep, struct master_sockets *out);
+static int   master_sockets_has(const struct master_sockets *s, int fd);
+static void  master_sockets_close(struct master_sockets *s,
+                 const struct master_sockets *keep);
+static void  master_sockets_keep_only(const struct master *m,
+                 const struct master_sockets *mine);
+static int   master_spawn(struct master *m, int generation);
+static int   master_free_number(const struct master *m, int generation);
+static void  master_reap(struct master *m);
+static void  master_crashed(struct master *m, struct master_worker *w, int wstatus);
+static void  master_read_ready(struct master *m);
+static void  master_check_generation(struct master *m);
+static void  master_reload(struct master *m);
+static void  master_stop(struct master *m);
+static void  master_timers(struct master *m);
+static int   master_poll_timeout(struct master *m);
+static int   master_count(struct master *m, int generation, int ready_only);
+static void  master_update_status(struct master *m);
+static void  master_notify_status(struct master *m, const char *prefix);
+static int   master_live_workers(struct master *m);
+static void  master_raise_nofile(const struct config *c);
+
+
+static int
+master_check_state_dir(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) == -1) {
+        log_msg(LOG_ERR, "state directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        log_msg(LOG_ERR, "state directory %s: not a directory", dir);
+        return -1;
+    }
+    if (access(dir, R_OK | W_OK | X_OK) == -1) {
+        log_msg(LOG_ERR, "state directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Opens the database and the session table once before any worker runs:
+ * a malformed users.db stops start-up with FILE:LINE, a torn last line is
+ * repaired, a changed max_sessions is applied, and an empty database gets
+ * its first administrator.
+ */
+static int
+master_prepare_state(const struct config *c)
+{
+    struct userdb        *db;
+    struct session_table *st;
+    struct session_cfg    scfg;
+    char                  err[USERDB_ERR_LEN];
+    int                   rc = 0;
+
+    umask(077);
+    db = userdb_open(c->state_dir, USERDB_CREATE | USERDB_REPAIR, err, sizeof(err));
+    if (db == NULL) {
+        log_msg(LOG_ERR, "%s", err);
+        return -1;
+    }
+    if (userdb_count(db) == 0)
+        rc = firstadmin_create(c->state_dir, c->min_password_length,
+            (unsigned long)c->password_cost, db);
+    userdb_close(db);
+    if (rc == -1)
+        return -1;
+    scfg.ttl = c->session_ttl;
+    scfg.max_age = c->session_max_age;
+    scfg.max_sessions = c->max_sessions;
+    scfg.max_per_user = c->max_sessions_per_user;
+    if ((st = session_open(c->state_dir, &scfg, 0, err, sizeof(err))) == NULL) {
+        log_msg(LOG_ERR, "%s", err);
+        return -1;
+    }
+    session_close(st);
+    return 0;
+}
+
+/*
+ * The sockets of configuration c into out, in c's order: an address that
+ * old (may be NULL) lists too reuses keep's socket for it, any other is
+ * bound here.  On failure nothing new stays open and out is empty.
+ */
+static int
+master_listen(const struct config *c, const struct config *old,
+    const struct master_sockets *keep, struct master_sockets *out)
+{
+    int i, j, fd, one = 1;
+
+    out->n = 0;
+    for (i = 0; i < c->nlisten; i++) {
+        const struct config_listen *l = &c->listen[i];
+
+        for (j = 0; old != NULL && j < old->nlisten && j < keep->n; j++)
+            if (config_listen_same(&old->listen[j], l))
+                break;
+        if (old != NULL && j < old->nlisten && j < keep->n) {
+            out->fds[out->n++] = keep->fds[j];
+            continue;
+        }
+        fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd == -1) {
+            log_msg(LOG_ERR, "listen %s: socket: %s", l->text, strerror(errno));
+            goto fail;
+        }
+        out->fds[out->n++] = fd;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+            (l->addr.ss_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)) {
+            log_msg(LOG_ERR, "listen %s: setsockopt: %s", l->text, strerror(errno));
+            goto fail;
+        }
+        if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
+            log_msg(LOG_ERR, "listen %s: bind: %s", l->text, strerror(errno));
+            goto fail;
+        }
+        if (listen(fd, LISTEN_BACKLOG) == -1) {
+            log_msg(LOG_ERR, "listen %s: %s", l->text, strerror(errno));
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    master_sockets_close(out, keep);
+    return -1;
+}
+
+static int
+master_sockets_has(const struct master_sockets *s, int fd)
+{
+    int i;
+
+    for (i = 0; s != NULL && i < s->n; i++)
+        if (s->fds[i] == fd)
+            return 1;
+    return 0;
+}
+
+/* Closes the sockets of s that keep (may be NULL) does not hold; empties s. */
+static void
+master_sockets_close(struct master_sockets *s, const struct master_sockets *keep)
+{
+    int i;
+
+    for (i = 0; i < s->n; i++)
+        if (!master_sockets_has(keep, s->fds[i]))
+            close(s->fds[i]);
+    s->n = 0;
+}
+
+/* In a new worker: closes every socket of the master that is not its own. */
+static void
+master_sockets_keep_only(const struct master *m, const struct master_sockets *mine)
+{
+    int i;
+
+    for (i = 0; i < m->cur.n; i++)
+        if (!master_sockets_has(mine, m->cur.fds[i]))
+            close(m->cur.fds[i]);
+    for (i = 0; m->next_gen != 0 && i < m->next.n; i++)
+        if (!master_sockets_has(mine, m->next.fds[i]) &&
+            !master_sockets_has(&m->cur, m->next.fds[i]))
+            close(m->next.fds[i]);
+}
+
+/*
+ * The sockets systemd passed, if any: 1 when there were some (they are in
+ * m->cur), 0 when there were none, -1 on error.
+ */
+static int
+master_sockets_inherit(struct master *m)
+{
+    int n, i, fd;
+
+    n = sd_listen_fds(1);
+    if (n < 0) {
+        log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
+        return -1;
+    }
+    if (n > CONFIG_MAX_LISTEN) {
+        log_msg(LOG_ERR, "systemd passed %d sockets, at most %d are supported",
+            n, CONFIG_MAX_LISTEN);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        fd = SD_LISTEN_FDS_START + i;
+        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+            log_msg(LOG_ERR, "passed descriptor %d is not a listening stream socket", fd);
+            return -1;
+        }
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+            fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+            log_msg(LOG_ERR, "passed descriptor %d: %s", fd, strerror(errno));
+            return -1;
+        }
+        m->cur.fds[m->cur.n++] = fd;
+    }
+    return n > 0;
+}
+
+/* Enough descriptors for max_connections, as far as the hard limit allows. */
+static void
+master_raise_nofile(const struct config *c)
+{
+    struct rlimit rl;
+    rlim_t        want = (rlim_t)c->max_connections + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+        want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+        log_msg(LOG_WARNING, "cannot raise the open file limit: %s",
+            strerror(errno));
+    else if (rl.rlim_cur < want)
+        log_msg(LOG_WARNING, "open file limit %llu is below max_connections %ld",
+            (unsigned long long)rl.rlim_cur, c->max_connections);
+}
+
+int
+master_run(const struct master_opts *o, const struct config *c)
+{
+    struct master   m;
+    struct pollfd   pfd[2];
+    sigset_t        mask;
+    uint64_t        usec;
+    int             n, i, pipefd[2];
+    char            nworkers[32];
+    const char     *extra[2];
+
+    memset(&m, 0, sizeof(m));
+    m.opts = o;
+    m.cfg = *c;
+    m.sigfd = m.ready_rd = m.ready_wr = -1;
+    m.exit_status = EXIT_RUNTIME;
+    m.now = status_monotonic_ms();
+
+    if (master_check_state_dir(m.cfg.state_dir) == -1 ||
+        master_prepare_state(&m.cfg) == -1)
+        return EXIT_RUNTIME;
+
+    if ((m.activated = master_sockets_inherit(&m)) == -1)
+        return EXIT_RUNTIME;
+    if (!m.activated && master_listen(&m.cfg, NULL, NULL, &m.cur) == -1)
+        return EXIT_RUNTIME;
+    master_raise_nofile(&m.cfg);
+
+    if ((m.status = status_create()) == NULL ||
+        (m.throttle = throttle_create()) == NULL) {
+        log_msg(LOG_ERR, "cannot map the shared counters: %s", strerror(errno));
+        goto out;
+    }
+    if (pipe2(pipefd, O_CLOEXEC) == -1) {
+        log_msg(LOG_ERR, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    m.ready_rd = pipefd[0];
+    m.ready_wr = pipefd[1];
+    fcntl(m.ready_rd, F_SETFL, O_NONBLOCK);
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGQUIT);
+    signal(SIGPIPE, SIG_IGN);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+        (m.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+        log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
+        goto out;
+    }
+
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+        m.watchdog_ms = usec / 2000;
+        if (m.watchdog_ms == 0)
+            m.watchdog_ms = 1;
+        m.watchdog_next = m.now + m.watchdog_ms;
+    }
+
+    proctitle_set("userapid: master process %s", o->cmdline);
+    snprintf(nworkers, sizeof(nworkers), "USERAPID_WORKERS=%d",
+        config_worker_count(&m.cfg));
+    extra[0] = nworkers;
+    extra[1] = NULL;
+    log_event(LOG_NOTICE, MSGID_STARTED, extra,
+        "userapid %s starting: %d workers, %d listen sockets%s, state in %s",
+        USERAPID_VERSION, config_worker_count(&m.cfg), m.cur.n,
+        m.activated ? " from systemd" : "", m.cfg.state_dir);
+
+    m.gen = 1;
+    m.status->workers_configured = config_worker_count(&m.cfg);
+    for (i = 0; i < config_worker_count(&m.cfg); i++)
+        if (master_spawn(&m, m.gen) == -1)
+            goto out;
+
+    pfd[0].fd = m.sigfd;
+    pfd[0].events = POLLIN;
+    pfd[1].fd = m.ready_rd;
+    pfd[1].events = POLLIN;
+    for (;;) {
+        n = poll(pfd, 2, master_poll_timeout(&m));
+        if (n == -1 && errno != EINTR) {
+            log_msg(LOG_ERR, "poll: %s", strerror(errno));
+            break;
+        }
+        m.now = status_monotonic_ms();
+        if (n > 0 && (pfd[1].revents & POLLIN))
+            master_read_ready(&m);
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+
+            while (read(m.sigfd, &si, sizeof(si)) == sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGCHLD:
+                    master_reap(&m);
+                    break;
+                case SIGHUP:
+                    master_reload(&m);
+                    break;
+                default:
+                    master_stop(&m);
+                    break;
+                }
+            }
+        }
+        master_timers(&m);
+        if (m.stopping && master_live_workers(&m) == 0)
+            break;
+    }
+    if (m.stopping && !m.crash_loop) {
+        m.exit_status = 0;
+        log_event(LOG_NOTICE, MSGID_STOPPED, NULL, "userapid stopped");
+    }
+out:
+    for (i = 0; i < STATUS_MAX_SLOTS; i++)
+        if (m.workers[i].pid > 0)
+            kill(m.workers[i].pid, SIGKILL);
+    if (m.sigfd != -1)
+        close(m.sigfd);
+    if (m.ready_rd != -1)
+        close(m.ready_rd);
+    if (m.ready_wr != -1)
+        close(m.ready_wr);
+    if (m.next_gen != 0)
+        master_sockets_close(&m.next, &m.cur);
+    master_sockets_close(&m.cur, NULL);
+    status_destroy(m.status);
+    throttle_destroy(m.throttle);
+    return m.exit_status;
+}
+
+static int
+master_spawn(struct master *m, int generation)
+{
+    struct master_worker *w = NULL;
+    struct worker_args    a;
+    const struct config  *c = generation == m->gen ? &m->cfg : &m->next_cfg;
+    const struct master_sockets *socks = generation == m->gen ? &m->cur : &m->next;
+    pid_t                 pid, master_pid = getpid();
+    int                   slot, number;
+
+    for (slot = 0; slot < STATUS_MAX_SLOTS; slot++)
+        if (m->workers[slot].pid == 0) {
+            w = &m->workers[slot];
+            break;
+        }
+    if (w == NULL) {
+        log_msg(LOG_ERR, "master_spawn: no free worker slot");
+        return -1;
+    }
+    number = master_free_number(m, generation);
+    pid = fork();
+    if (pid == -1) {
+        log_msg(LOG_ERR, "master_spawn: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        int status;
+
+        close(m->sigfd);
+        close(m->ready_rd);
+        master_sockets_keep_only(m, socks);
+        /* Only the master speaks to systemd. */
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        a.cfg = c;
+        a.status = m->status;
+        a.slot = &m->status->slots[slot];
+        a.slot_index = slot;
+        a.throttle = m->throttle;
+        a.listen_fds = socks->fds;
+        a.nlisten = socks->n;
+        a.ready_fd = m->ready_wr;
+        a.master_pid = master_pid;
+        a.generation = generation;
+        a.number = number;
+        log_set_level(c->log_level);
+        status = worker_run(&a);
+        /* exit, not _exit: under the sanitizers this runs the leak check. */
+        exit(status);
+    }
+    memset(w, 0, sizeof(*w));
+    w->pid = pid;
+    w->generation = generation;
+    w->number = number;
+    log_msg(LOG_DEBUG, "worker %ld started (generation %d)", (long)pid, generation);
+    return 0;
+}
+
+/* The lowest number no live worker of generation has: a respawned worker
+ * takes the number of the one it replaces. */
+static int
+master_free_number(const struct master *m, int generation)
+{
+    int number, i;
+
+    for (number = 1;; number++) {
+        for (i = 0; i < STATUS_MAX_SLOTS; i++)
+            if (m->workers[i].pid > 0 && m->workers[i].generation == generation &&
+                !m->workers[i].retiring && m->workers[i].number == number)
+                break;
+        if (i == STATUS_MAX_SLOTS)
+            return number;
+    }
+}
+
+static int
+master_count(struct master *m, int generation, int ready_only)
+{
+    int i, n = 0;
+
+    for (i = 0; i < STATUS_MAX_SLOTS; i++)
+        if (m->workers[i].pid > 0 && m->workers[i].generation == generation &&
+            !m->workers[i].retiring && (!ready_only || m->workers[i].ready))
+            n++;
+    return n;
+}
+
+static int
+master_live_workers(struct master *m)
+{
+    int i, n = 0;
+
+    for (i = 0; i < STATUS_MAX_SLOTS; i++)
+        if (m->workers[i].pid > 0)
+            n++;
+    return n;
+}
+
+static void
+master_read_ready(struct master *m)
+{
+    pid_t pid;
+    int   i;
+
+    while (read(m->ready_rd, &pid, sizeof(pid)) == sizeof(pid)) {
+        for (i = 0; i < STATUS_MAX_SLOTS; i++)
+            if (m->workers[i].pid == pid) {
+                m->workers[i].ready = 1;
+                break;
+            }
+    }
+    master_check_generation(m);
+}
+
+/* Announces readiness, or finishes a reload, once a generation is complete. */
+static void
+master_check_generation(struct master *m)
+{
+    int i, want;
+
+    if (m->stopping)
+        return;
+    if (m->next_gen != 0) {
+        want = config_worker_count(&m->next_cfg);
+        if (master_count(m, m->next_gen, 1) < want)
+            return;
+        /* The new generation serves; the old one drains. */
+        for (i = 0; i < STATUS_MAX_SLOTS; i++) {
+            struct master_worker *w = &m->workers[i];
+
+            if (w->pid > 0 && w->generation != m->next_gen && !w->retiring) {
+                w->retiring = 1;
+                w->kill_at = m->now + (uint64_t)m->cfg.drain_timeout * 1000 +
+                    KILL_GRACE_MS;
+                kill(w->pid, SIGTERM);
+            }
+        }
+        /* Old workers hold their own copies until they start draining. */
+        master_sockets_close(&m->cur, &m->next);
+        m->cur = m->next;
+        m->next.n = 0;
+        m->cfg = m->next_cfg;
+        m->gen = m->next_gen;
+        m->next_gen = 0;
+        m->respawn_pending = 0;
+        log_set_level(m->cfg.log_level);
+        master_update_status(m);
+        master_notify_status(m, "READY=1\n");
+        log_event(LOG_NOTICE, MSGID_READY, NULL,
+            "configuration reloaded, %d workers ready", master_count(m, m->gen, 1));
+        return;
+    }
+    master_update_status(m);
+    want = config_worker_count(&m->cfg);
+    if (!m->announced && master_count(m, m->gen, 1) >= want) {
+        m->announced = 1;
+        master_notify_status(m, "READY=1\n");
+        log_event(LOG_NOTICE, MSGID_READY, NULL, "ready: %d workers serving",
+            want);
+    } else if (m->announced) {
+        master_notify_status(m, "");
+    }
+}
+
+static void
+master_update_status(struct master *m)
+{
+    __atomic_store_n(&m->status->workers_configured,
+        config_worker_count(&m->cfg), __ATOMIC_RELAXED);
+    __atomic_store_n(&m->status->workers_alive,
+        master_count(m, m->gen, 1), __ATOMIC_RELAXED);
+}
+
+static void
+master_notify_status(struct master *m, const char *prefix)
+{
+    char listen[256];
+    int  i;
+    size_t len = 0;
+
+    listen[0] = '\0';
+    if (m->activated) {
+        snprintf(listen, sizeof(listen), "%d socket%s from systemd", m->cur.n,
+            m->cur.n == 1 ? "" : "s");
+    } else {
+        for (i = 0; i < m->cfg.nlisten && len < sizeof(listen); i++) {
+            int n = snprintf(listen + len, sizeof(listen) - len, "%s%s",
+                i ? ", " : "", m->cfg.listen[i].text);
+
+            if (n < 0)
+                break;
+            len += (size_t)n;
+        }
+    }
+    sd_notifyf(0, "%sSTATUS=Serving on %s with %d/%d workers", prefix, listen,
+        master_count(m, m->gen, 1), config_worker_count(&m->cfg));
+}
+
+static void
+master_reap(struct master *m)
+{
+    pid_t pid;
+    int   wstatus, i;
+
+    while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+        for (i = 0; i < STATUS_MAX_SLOTS; i++) {
+            struct master_worker *w = &m->workers[i];
+
+            if (w->pid != pid)
+                continue;
+            status_slot_clear(m->status, &m->status->slots[i]);
+            throttle_conn_clear_slot(m->throttle, i);
+            if (!w->retiring && !m->stopping)
+                master_crashed(m, w, wstatus);
+            else
+                log_msg(LOG_DEBUG, "worker %ld exited", (long)pid);
+            w->pid = 0;
+            break;
+        }
+    }
+    master_check_generation(m);
+}
+
+static void
+master_crashed(struct master *m, struct master_worker *w, int wstatus)
+{
+    char        how[64], fpid[32], fsig[32];
+    const char *extra[3];
+    uint64_t    delay;
+    int         i, recent = 0, target;
+
+    if (WIFSIGNALED(wstatus))
+        snprintf(how, sizeof(how), "killed by signal %d (%s)", WTERMSIG(wstatus),
+            strsignal(WTERMSIG(wstatus)));
+    else
+        snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(wstatus));
+    snprintf(fpid, sizeof(fpid), "USERAPID_WORKER_PID=%ld", (long)w->pid);
+    snprintf(fsig, sizeof(fsig), "USERAPID_WORKER_STATUS=%d", wstatus);
+    extra[0] = fpid;
+    extra[1] = fsig;
+    extra[2] = NULL;
+    log_event(LOG_ERR, MSGID_WORKER_CRASHED, extra, "worker %ld %s",
+        (long)w->pid, how);
+
+    /* Keep the crash times of the window, oldest first. */
+    for (i = 0; i < m->ncrashes; i++)
+        if (m->now - m->crashes[i] < CRASH_WINDOW_MS)
+            m->crashes[recent++] = m->crashes[i];
+    m->ncrashes = recent;
+    if (m->ncrashes == CRASH_LIMIT) {
+        memmove(m->crashes, m->crashes + 1, sizeof(m->crashes[0]) * (CRASH_LIMIT - 1));
+        m->ncrashes--;
+    }
+    m->crashes[m->ncrashes++] = m->now;
+    if (m->ncrashes >= CRASH_LIMIT) {
+        log_msg(LOG_CRIT, "%d worker crashes within %d s: giving up",
+            m->ncrashes, CRASH_WINDOW_MS / 1000);
+        sd_notify(0, "STOPPING=1\nSTATUS=Workers crash in a loop, exiting");
+        for (i = 0; i < STATUS_MAX_SLOTS; i++)
+            if (m->workers[i].pid > 0 && &m->workers[i] != w)
+                kill(m->workers[i].pid, SIGKILL);
+        m->stopping = 1;
+        m->crash_loop = 1;
+        m->stop_kill_at = m->now;
+        return;
+    }
+    master_update_status(m);
+    master_notify_status(m, "");
+    target = m->next_gen ? m->next_gen : m->gen;
+    if (w->generation != target)
+        return;         /* that generation is on its way out anyway */
+    delay = m->ncrashes <= 1 ? 0 : (uint64_t)100 << (m->ncrashes - 2);
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    if (m->respawn_pending == 0 || m->now + delay > m->respawn_at)
+        m->respawn_at = m->now + delay;
+    m->respawn_pending++;
+}
+
+static void
+master_reload(struct master *m)
+{
+    struct config next;
+    char          err[CONFIG_ERR_LEN], ferr[CONFIG_ERR_LEN + 16];
+    const char   *extra[2];
+    int           i;
+
+    if (m->stopping)
+        return;
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading configuration",
+        (unsigned long long)m->now * 1000);
+    log_event(LOG_NOTICE, MSGID_RELOADING, NULL, "reloading configuration");
+    if (m->next_gen != 0) {
+        /* A reload is under way: abandon its workers, start again. */
+        for (i = 0; i < STATUS_MAX_SLOTS; i++) {
+            struct master_worker *w = &m->workers[i];
+
+            if (w->pid > 0 && w->generation == m->next_gen) {
+                w->retiring = 1;
+                w->kill_at = m->now;
+                kill(w->pid, SIGKILL);
+            }
+        }
+        master_sockets_close(&m->next, &m->cur);
+        m->next_gen = 0;
+    }
+    if (config_read(&m->opts->src, &next, err, sizeof(err)) == -1)
+        goto reject;
+    /* A new state directory is checked and prepared as at start-up, and
+     * the session table is re-opened when its limits changed. */
+    if ((strcmp(next.state_dir, m->cfg.state_dir) != 0 ||
+        next.max_sessions != m->cfg.max_sessions) &&
+        (master_check_state_dir(next.state_dir) == -1 ||
+        master_prepare_state(&next) == -1)) {
+        snprintf(err, sizeof(err), "state_dir %.400s is not usable", next.state_dir);
+        goto reject;
+    }
+    if (m->activated) {
+        m->next = m->cur;
+    } else if (master_listen(&next, &m->cfg, &m->cur, &m->next) == -1) {
+        snprintf(err, sizeof(err), "cannot listen on the new addresses");
+        goto reject;
+    }
+    m->next_cfg = next;
+    m->next_gen = m->gen + 1;
+    master_raise_nofile(&next);
+    for (i = 0; i < config_worker_count(&next); i++)
+        if (master_spawn(m, m->next_gen) == -1) {
+            m->respawn_pending++;
+            m->respawn_at = m->now + 1000;
+        }
+    return;
+
+reject:
+    snprintf(ferr, sizeof(ferr), "USERAPID_ERROR=%s", err);
+    extra[0] = ferr;
+    extra[1] = NULL;
+    log_event(LOG_ERR, MSGID_CONFIG_REJECTED, extra,
+        "new configuration rejected, keeping the old one: %s", err);
+    master_notify_status(m, "READY=1\n");
+}
+
+static void
+master_stop(struct master *m)
+{
+    int i;
+
+    if (m->stopping) {
+        /* Asked twice: do not wait for the drain. */
+        for (i = 0; i < STATUS_MAX_SLOTS; i++)
+            if (m->workers[i].pid > 0)
+                kill(m->workers[i].pid, SIGKILL);
+        return;
+    }
+    m->stopping = 1;
+    m->stop_kill_at = m->now + (uint64_t)m->cfg.drain_timeout * 1000 + KILL_GRACE_MS;
+    sd_notify(0, "STOPPING=1\nSTATUS=Stopping: draining connections");
+    log_event(LOG_NOTICE, MSGID_STOPPING, NULL,
+        "stopping: draining connections for up to %ld s", m->cfg.drain_timeout);
+    for (i = 0; i < STATUS_MAX_SLOTS; i++)
+        if (m->workers[i].pid > 0)
+            kill(m->workers[i].pid, SIGTERM);
+}
+
+static void
+master_timers(struct master *m)
+{
+    int i, n, ok;
+
+    for (i = 0; i < STATUS_MAX_SLOTS; i++) {
+        struct master_worker *w = &m->workers[i];
+
+        if (w->pid > 0 && ((w->retiring && m->now >= w->kill_at) ||
+            (m->stopping && m->now >= m->stop_kill_at))) {
+            kill(w->pid, SIGKILL);
+            w->kill_at = m->now + 1000;
+        }
+    }
+    if (!m->stopping && m->respawn_pending > 0 && m->now >= m->respawn_at) {
+        int gen = m->next_gen ? m->next_gen : m->gen;
+        const char *extra[2];
+        char        fgen[32];
+
+        n = m->respawn_pending;
+        m->respawn_pending = 0;
+        snprintf(fgen, sizeof(fgen), "USERAPID_GENERATION=%d", gen);
+        extra[0] = fgen;
+        extra[1] = NULL;
+        for (i = 0; i < n; i++) {
+            if (master_spawn(m, gen) == -1) {
+                m->respawn_pending = n - i;
+                m->respawn_at = m->now + 1000;
+                break;
+            }
+            log_event(LOG_NOTICE, MSGID_WORKER_RESPAWNED, extra,
+                "worker respawned");
+        }
+    }
+    if (m->watchdog_ms > 0 && m->now >= m->watchdog_next) {
+        /* Healthy: every ready worker turned its loop recently. */
+        ok = 1;
+        for (i = 0; i < STATUS_MAX_SLOTS; i++) {
+            uint64_t hb;
+
+            if (m->workers[i].pid <= 0 || !m->workers[i].ready)
+                continue;
+            hb = __atomic_load_n(&m->status->slots[i].heartbeat_ms, __ATOMIC_RELAXED);
+            if (hb != 0 && m->now > hb && m->now - hb > 2 * m->watchdog_ms + 2000)
+                ok = 0;
+        }
+        if (ok)
+            sd_notify(0, "WATCHDOG=1");
+        else
+            log_msg(LOG_WARNING, "a worker is not turning its loop; withholding WATCHDOG=1");
+        m->watchdog_next = m->now + m->watchdog_ms;
+    }
+}
+
+static int
+master_poll_timeout(struct master *m)
+{
+    uint64_t next = m->now + 1000;
+    int      i;
+
+    if (m->respawn_pending > 0 && m->respawn_at < next)
+        next = m->respawn_at;
+    if (m->watchdog_ms > 0 && m->watchdog_next < next)
+        next = m->watchdog_next;
+    if (m->stopping && m->stop_kill_at < next)
+        next = m->stop_kill_at;
+    for (i = 0; i < STATUS_MAX_SLOTS; i++)
+        if (m->workers[i].pid > 0 && m->workers[i].retiring &&
+            m->workers[i].kill_at < next)
+            next = m->workers[i].kill_at;
+    return next <= m->now ? 0 : (int)(next - m->now);
+}

@@ -1,0 +1,1194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c - the event loop of one worker process.
+ *
+ * Each worker owns an epoll set holding the shared listen sockets
+ * (EPOLLEXCLUSIVE, so one connection wakes one worker), a signalfd, and
+ * its connections (edge-triggered).  A connection is a small state machine:
+ *
+ *   HEAD -> [BODY] -> handle -> queue the answer -> HEAD ... -> LINGER -> closed
+ *
+ * Answers are queued in the connection's output buffer and written when no
+ * further pipelined request can be answered, so pipelined requests are
+ * answered in order and often in one write.
+ *
+ * Timeouts need no heap: every deadline is "now + a fixed duration", so a
+ * connection is appended to the tail of the list for that duration and
+ * each list stays sorted; expiry only looks at list heads.
+ *
+ * Memory for reading (the input buffer and the parsed request, about 40 KiB)
+ * is taken when a request starts and given back when the connection goes
+ * idle, so idle keep-alive connections cost only struct conn.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "buf.h"
+#include "http.h"
+#include "log.h"
+#include "proctitle.h"
+#include "session.h"
+#include "userdb.h"
+#include "hashpool.h"
+#include "auth.h"
+#include "worker.h"
+
+#define CONN_IN_CAP        (HTTP_MAX_HEAD + 16384)
+#define CONN_OUT_HIGH      (256 * 1024)   /* stop answering until flushed */
+#define CONN_BODY_KEEP     (64 * 1024)    /* larger body buffers are freed */
+#define LINGER_MS          2000
+#define ACCEPT_BATCH       64
+#define IO_POOL_MAX        64
+#define MAX_EVENTS         256
+#define ORPHAN_DRAIN_MS    900
+#define HASH_THREADS_MAX   16
+#define HASH_QUEUE_MAX     1024           /* waiting jobs: more get 503 */
+
+enum conn_state {
+    CONN_HEAD,          /* waiting for, or reading, a request head */
+    CONN_BODY,          /* reading the body of the parsed head */
+    CONN_WAIT,          /* a hashing thread works on the request */
+    CONN_LINGER,        /* answered and shut down for writing; discarding input */
+};
+
+enum timer_list {
+    TIMER_NONE = -1,
+    TIMER_HEADER,       /* header_timeout: head, body and write progress */
+    TIMER_KEEPALIVE,    /* keepalive_timeout: idle between requests */
+    TIMER_LINGER,       /* LINGER_MS */
+    TIMER_COUNT,
+};
+
+struct conn_io {
+    struct http_request req;
+    struct conn_io     *next;           /* in the pool */
+    size_t              in_len;
+    char                in[CONN_IN_CAP];
+};
+
+struct conn {
+    int                 fd;
+    enum conn_state     state;
+    struct conn_io     *io;             /* NULL while idle */
+    struct http_parser  parser;
+    struct buf          body;
+    struct buf          out;
+    size_t              out_off;
+    unsigned            readable : 1;   /* edge-triggered: not yet drained */
+    unsigned            writable : 1;
+    unsigned            eof : 1;        /* peer shut down its side */
+    unsigned            hup : 1;        /* epoll saw FIN or RST: read to the end */
+    unsigned            closing : 1;    /* close once the output is written */
+    unsigned            head_started : 1;
+    unsigned            zombie : 1;     /* closed while its job runs */
+    struct api_job     *job;            /* while CONN_WAIT */
+    uint64_t            requests;
+    uint64_t            req_start_us;
+    enum timer_list     timer;
+    uint64_t            deadline;
+    struct conn        *tprev, *tnext;
+    struct conn        *prev, *next;    /* every connection of the worker */
+    char                remote[INET6_ADDRSTRLEN];
+};
+
+struct timer_queue {
+    struct conn *head, *tail;
+    uint64_t     duration_ms;
+};
+
+struct worker {
+    const struct worker_args *args;
+    const struct config      *cfg;
+    int                       epfd;
+    int                       sigfd;
+    int                       draining;
+    uint64_t                  drain_deadline;
+    long                      nconns;
+    struct conn              *conns;
+    struct conn              *dead;     /* closed, freed after the batch */
+    struct timer_queue        timers[TIMER_COUNT];
+    struct conn_io           *io_pool;
+    int                       io_pool_len;
+    struct api_ctx            api;
+    struct hashpool          *pool;
+    int                       pool_tag;
+    struct api_response       res;
+    uint32_t                  id_prefix;
+    uint64_t                  id_counter;
+    time_t                    date_time;
+    char                      date[HTTP_DATE_LEN + 1];
+    char                      server[64];
+    uint64_t                  now_ms;
+    uint64_t                  reject_logged_s;
+};
+
+static int      worker_setup(struct worker *w);
+static void     worker_accept(struct worker *w, int lfd);
+static void     worker_reject(struct worker *w, int fd, const char *why);
+static void     worker_signal(struct worker *w);
+static void     worker_drain_start(struct worker *w);
+static void     worker_expire(struct worker *w);
+static int      worker_timeout_ms(struct worker *w);
+static const char *worker_date(struct worker *w);
+static void     worker_request_id(struct worker *w, char out[17]);
+
+static void     worker_jobs_done(struct worker *w);
+static void     worker_cleanup(struct worker *w);
+static void     worker_reap(struct worker *w);
+static void     conn_event(struct worker *w, struct conn *c, uint32_t events);
+static void     conn_run(struct worker *w, struct conn *c);
+static void     conn_free(struct worker *w, struct conn *c);
+static void     conn_respond(struct worker *w, struct conn *c);
+static void     conn_close(struct worker *w, struct conn *c);
+static int      conn_read(struct worker *w, struct conn *c);
+static int      conn_flush(struct worker *w, struct conn *c);
+static void     conn_handle(struct worker *w, struct conn *c);
+static void     conn_error(struct worker *w, struct conn *c, int status,
+                    const char *message);
+static void     conn_queue(struct worker *w, struct conn *c, int version,
+                    int keep_alive, int head_only, const char *method,
+                    const char *path);
+static void     conn_next_request(struct worker *w, struct conn *c);
+static int      conn_io_get(struct worker *w, struct conn *c);
+static void     conn_io_put(struct worker *w, struct conn *c);
+static void     conn_timer_update(struct worker *w, struct conn *c);
+static void     conn_timer_set(struct worker *w, struct conn *c,
+                    enum timer_list t, int refresh);
+static void     conn_timer_unlink(struct worker *w, struct conn *c);
+static uint64_t now_us(void);
+static int      worker_cpus(void);
+
+static int
+worker_cpus(void)
+{
+    cpu_set_t set;
+    int       n = 0;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n < 1)
+        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > HASH_THREADS_MAX ? HASH_THREADS_MAX : n;
+}
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int
+worker_run(const struct worker_args *a)
+{
+    struct worker       w;
+    struct epoll_event  ev[MAX_EVENTS];
+    pid_t               pid = getpid();
+    int                 i, n;
+
+    memset(&w, 0, sizeof(w));
+    w.args = a;
+    w.cfg = a->cfg;
+    w.epfd = w.sigfd = -1;
+
+    /* The master may already be gone by the time PDEATHSIG is armed. */
+    /* SIGUSR2 when the master dies: finish quickly, a new master may be
+     * starting.  It may already be gone by the time this is armed. */
+    if (prctl(PR_SET_PDEATHSIG, SIGUSR2) == -1 || getppid() != a->master_pid)
+        return 1;
+    prctl(PR_SET_NAME, "userapid-worker");
+    proctitle_set("userapid: worker process #%d (generation %d)", a->number,
+        a->generation);
+
+    if (worker_setup(&w) == -1)
+        return 1;
+
+    __atomic_store_n(&a->slot->pid, pid, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->slot->heartbeat_ms, status_monotonic_ms(),
+        __ATOMIC_RELAXED);
+    if (write(a->ready_fd, &pid, sizeof(pid)) != sizeof(pid)) {
+        log_msg(LOG_ERR, "worker_run: cannot report readiness: %s",
+            strerror(errno));
+        return 1;
+    }
+    close(a->ready_fd);
+
+    for (;;) {
+        n = epoll_wait(w.epfd, ev, MAX_EVENTS, worker_timeout_ms(&w));
+        if (n == -1 && errno != EINTR) {
+            log_msg(LOG_ERR, "worker_run: epoll_wait: %s", strerror(errno));
+            return 1;
+        }
+        w.now_ms = status_monotonic_ms();
+        __atomic_store_n(&a->slot->heartbeat_ms, w.now_ms, __ATOMIC_RELAXED);
+
+        for (i = 0; i < n; i++) {
+            void *p = ev[i].data.ptr;
+
+            if (p == &w.sigfd) {
+                worker_signal(&w);
+            } else if (p == &w.pool_tag) {
+                worker_jobs_done(&w);
+            } else if ((uintptr_t)p < (uintptr_t)a->nlisten + 1) {
+                /* Listen sockets are tagged 1..nlisten. */
+                if (!w.draining)
+                    worker_accept(&w, a->listen_fds[(uintptr_t)p - 1]);
+            } else {
+                struct conn *c = p;
+
+                /* Closed earlier in this batch: its memory waits in the
+                 * dead list until the batch is done. */
+                if (c->fd == -1)
+                    continue;
+                conn_event(&w, c, ev[i].events);
+            }
+        }
+        worker_expire(&w);
+        worker_reap(&w);
+        if (w.draining && (w.nconns == 0 || w.now_ms >= w.drain_deadline))
+            break;
+    }
+    if (w.nconns > 0)
+        log_msg(LOG_WARNING, "worker: drain timeout, closing %ld connections",
+            w.nconns);
+    worker_cleanup(&w);
+    return 0;
+}
+
+static void
+worker_cleanup(struct worker *w)
+{
+    struct conn_io *io;
+
+    /* Joined first: no thread may still write into a job. */
+    hashpool_free(w->pool);
+    while (w->conns != NULL) {
+        struct conn *c = w->conns;
+
+        if (c->job != NULL) {
+            explicit_bzero(c->job, sizeof(*c->job));
+            free(c->job);
+            c->job = NULL;
+        }
+        if (c->fd != -1)
+            conn_close(w, c);
+        else
+            conn_free(w, c);
+    }
+    worker_reap(w);
+    while ((io = w->io_pool) != NULL) {
+        w->io_pool = io->next;
+        free(io);
+    }
+    session_close(w->api.sessions);
+    userdb_close(w->api.db);
+    api_response_free(&w->res);
+}
+
+static int
+worker_setup(struct worker *w)
+{
+    const struct worker_args *a = w->args;
+    struct epoll_event        ev;
+    sigset_t                  mask;
+    int                       i;
+
+    signal(SIGPIPE, SIG_IGN);
+    /* The terminal's ^C and hang-up reach the whole process group; the
+     * master decides what they mean and tells the workers. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGQUIT);
+    sigaddset(&mask, SIGUSR2);
+    if (sigprocmask(SIG_SETMASK, &mask, NULL) == -1)
+        return -1;
+
+    if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+        (w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+        log_msg(LOG_ERR, "worker_setup: %s", strerror(errno));
+        return -1;
+    }
+    ev.events = EPOLLIN;
+    ev.data.ptr = &w->sigfd;
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sigfd, &ev) == -1)
+        return -1;
+    for (i = 0; i < a->nlisten; i++) {
+        ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+        ev.data.ptr = (void *)(uintptr_t)(i + 1);
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, a->listen_fds[i], &ev) == -1) {
+            log_msg(LOG_ERR, "worker_setup: epoll_ctl listen: %s",
+                strerror(errno));
+            return -1;
+        }
+    }
+
+    w->timers[TIMER_HEADER].duration_ms = (uint64_t)w->cfg->header_timeout * 1000;
+    w->timers[TIMER_KEEPALIVE].duration_ms = (uint64_t)w->cfg->keepalive_timeout * 1000;
+    w->timers[TIMER_LINGER].duration_ms = LINGER_MS;
+    w->api.cfg = w->cfg;
+    w->api.status = a->status;
+    w->api.throttle = a->throttle;
+    {
+        struct session_cfg scfg;
+        char               err[USERDB_ERR_LEN];
+
+        if ((w->api.db = userdb_open(w->cfg->state_dir, 0, err, sizeof(err))) == NULL) {
+            log_msg(LOG_ERR, "worker: %s", err);
+            return -1;
+        }
+        scfg.ttl = w->cfg->session_ttl;
+        scfg.max_age = w->cfg->session_max_age;
+        scfg.max_sessions = w->cfg->max_sessions;
+        scfg.max_per_user = w->cfg->max_sessions_per_user;
+        w->api.sessions = session_open(w->cfg->state_dir, &scfg, 0, err, sizeof(err));
+        if (w->api.sessions == NULL) {
+            log_msg(LOG_ERR, "worker: %s", err);
+            return -1;
+        }
+        w->api.dummy_hash = auth_dummy_hash((unsigned long)w->cfg->password_cost);
+        if (w->api.dummy_hash == NULL) {
+            log_msg(LOG_ERR, "worker: cannot make the dummy hash: %s", strerror(errno));
+            return -1;
+        }
+        /* As many hashing threads as CPUs in every worker: connections
+         * are not spread evenly over workers, hashing capacity must be. */
+        if ((w->pool = hashpool_new(worker_cpus())) == NULL) {
+            log_msg(LOG_ERR, "worker: cannot start the hashing thread: %s",
+                strerror(errno));
+            return -1;
+        }
+        ev.events = EPOLLIN;
+        ev.data.ptr = &w->pool_tag;
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, hashpool_fd(w->pool), &ev) == -1)
+            return -1;
+    }
+    api_response_init(&w->res);
+    snprintf(w->server, sizeof(w->server), "userapid/%s", USERAPID_VERSION);
+    if (getrandom(&w->id_prefix, sizeof(w->id_prefix), 0) != sizeof(w->id_prefix))
+        w->id_prefix = (uint32_t)getpid() * 2654435761u;
+    w->now_ms = status_monotonic_ms();
+    return 0;
+}
+
+static int
+worker_timeout_ms(struct worker *w)
+{
+    uint64_t next = w->now_ms + 1000;   /* heartbeat at least once a second */
+    int      t;
+
+    for (t = 0; t < TIMER_COUNT; t++)
+        if (w->timers[t].head != NULL && w->timers[t].head->deadline < next)
+            next = w->timers[t].head->deadline;
+    if (w->draining && w->drain_deadline < next)
+        next = w->drain_deadline;
+    return next <= w->now_ms ? 0 : (int)(next - w->now_ms);
+}
+
+static void
+worker_signal(struct worker *w)
+{
+    struct signalfd_siginfo si;
+
+    while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGQUIT)
+            worker_drain_start(w);
+        if (si.ssi_signo == SIGUSR2) {
+            /* The master is gone: at most a second for what is in flight. */
+            worker_drain_start(w);
+            if (w->drain_deadline > w->now_ms + ORPHAN_DRAIN_MS)
+                w->drain_deadline = w->now_ms + ORPHAN_DRAIN_MS;
+        }
+    }
+}
+
+/* Stops accepting, closes idle connections, and lets the busy ones finish. */
+static void
+worker_drain_start(struct worker *w)
+{
+    const struct worker_args *a = w->args;
+    struct conn              *c, *next;
+    int                       i, t;
+
+    if (w->draining)
+        return;
+    w->draining = 1;
+    w->drain_deadline = w->now_ms + (uint64_t)w->cfg->drain_timeout * 1000;
+    proctitle_set("userapid: worker process #%d (generation %d, draining)",
+        a->number, a->generation);
+    /* Closing our copies frees the port as soon as every process that
+     * still listens is gone, so a new master can bind it at once. */
+    for (i = 0; i < a->nlisten; i++) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, a->listen_fds[i], NULL);
+        close(a->listen_fds[i]);
+    }
+    for (t = 0; t < TIMER_COUNT; t++) {
+        for (c = w->timers[t].head; c != NULL; c = next) {
+            next = c->tnext;
+            /* Busy ones answer their request with Connection: close. */
+            if (c->state == CONN_HEAD && !c->head_started &&
+                c->out_off == c->out.len)
+                conn_close(w, c);
+        }
+    }
+}
+
+static void
+worker_accept(struct worker *w, int lfd)
+{
+    const struct worker_args *a = w->args;
+    struct sockaddr_storage   ss;
+    socklen_t                 sslen;
+    struct epoll_event        ev;
+    struct conn              *c;
+    char                      remote[INET6_ADDRSTRLEN];
+    int                       fd, i, one = 1;
+
+    for (i = 0; i < ACCEPT_BATCH; i++) {
+        sslen = sizeof(ss);
+        fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+            SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN)
+                log_msg(LOG_ERR, "worker_accept: %s", strerror(errno));
+            return;
+        }
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+                remote, sizeof(remote));
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+                remote, sizeof(remote));
+        else
+            snprintf(remote, sizeof(remote), "local");
+        if (status_conn_acquire(a->status, a->slot, w->cfg->max_connections) == -1) {
+            worker_reject(w, fd, "too many connections");
+            continue;
+        }
+        if (throttle_conn_acquire(a->throttle, remote, a->slot_index,
+            w->cfg->max_connections_per_ip) == -1) {
+            status_conn_release(a->status, a->slot);
+            worker_reject(w, fd, "too many connections from your address");
+            continue;
+        }
+        if ((c = calloc(1, sizeof(*c))) == NULL) {
+            throttle_conn_release(a->throttle, remote, a->slot_index);
+            status_conn_release(a->status, a->slot);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->state = CONN_HEAD;
+        c->timer = TIMER_NONE;
+        buf_init(&c->body);
+        buf_init(&c->out);
+        memcpy(c->remote, remote, sizeof(c->remote));
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = c;
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+            log_msg(LOG_ERR, "worker_accept: epoll_ctl: %s", strerror(errno));
+            throttle_conn_release(a->throttle, remote, a->slot_index);
+            status_conn_release(a->status, a->slot);
+            close(fd);
+            free(c);
+            continue;
+        }
+        w->nconns++;
+        c->next = w->conns;
+        if (w->conns != NULL)
+            w->conns->prev = c;
+        w->conns = c;
+        w->now_ms = status_monotonic_ms();
+        conn_timer_update(w, c);
+    }
+}
+
+/* Over max_connections: a short 503 on the fresh socket, then close. */
+static void
+worker_reject(struct worker *w, int fd, const char *why)
+{
+    struct api_response *r = &w->res;
+    struct http_response h;
+    struct buf           out;
+    char                 id[17];
+
+    buf_init(&out);
+    api_response_reset(r);
+    api_error(r, 503, why);
+    worker_request_id(w, id);
+    memset(&h, 0, sizeof(h));
+    h.status = r->status;
+    h.version = 11;
+    h.keep_alive = 0;
+    h.date = worker_date(w);
+    h.server = w->server;
+    h.request_id = id;
+    h.content_type = "application/json";
+    h.extra = "Retry-After: 1\r\nX-Content-Type-Options: nosniff\r\n";
+    h.extra_len = strlen(h.extra);
+    h.body = r->body.data;
+    h.body_len = r->body.len;
+    if (http_response_write(&out, &h) == 0) {
+        /* Best effort: the socket buffer of a new connection is empty. */
+        if (send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+            log_msg(LOG_DEBUG, "worker_reject: send: %s", strerror(errno));
+    }
+    buf_free(&out);
+    /* At most one line a second, however hard the flood. */
+    if (w->now_ms / 1000 != w->reject_logged_s) {
+        w->reject_logged_s = w->now_ms / 1000;
+        log_msg(LOG_WARNING, "refusing connections: %s (max_connections %ld, "
+            "max_connections_per_ip %ld)", why, w->cfg->max_connections,
+            w->cfg->max_connections_per_ip);
+    }
+    close(fd);
+}
+
+static const char *
+worker_date(struct worker *w)
+{
+    time_t t = time(NULL);
+
+    if (t != w->date_time) {
+        w->date_time = t;
+        http_format_date(t, w->date);
+    }
+    return w->date;
+}
+
+static void
+worker_request_id(struct worker *w, char out[17])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t          v = (uint64_t)w->id_prefix << 32 | (uint32_t)++w->id_counter;
+    int               i;
+
+    for (i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+    out[16] = '\0';
+}
+
+static void
+worker_expire(struct worker *w)
+{
+    struct conn *c;
+    int          t;
+
+    for (t = 0; t < TIMER_COUNT; t++) {
+        while ((c = w->timers[t].head) != NULL && c->deadline <= w->now_ms) {
+            conn_timer_unlink(w, c);
+            if (t == TIMER_HEADER && c->out_off == c->out.len &&
+                (c->state == CONN_BODY ||
+                (c->state == CONN_HEAD && c->head_started))) {
+                /* A stalled head or body: say so, then close. */
+                conn_error(w, c, 408, c->state == CONN_BODY ?
+                    "request body timed out" : "request head timed out");
+                conn_run(w, c);
+            } else {
+                conn_close(w, c);
+            }
+        }
+    }
+}
+
+static int
+conn_io_get(struct worker *w, struct conn *c)
+{
+    struct conn_io *io;
+
+    if (c->io != NULL)
+        return 0;
+    if ((io = w->io_pool) != NULL) {
+        w->io_pool = io->next;
+        w->io_pool_len--;
+    } else if ((io = malloc(sizeof(*io))) == NULL) {
+        return -1;
+    }
+    io->in_len = 0;
+    io->next = NULL;
+    c->io = io;
+    return 0;
+}
+
+static void
+conn_io_put(struct worker *w, struct conn *c)
+{
+    struct conn_io *io = c->io;
+
+    if (io == NULL)
+        return;
+    c->io = NULL;
+    if (w->io_pool_len < IO_POOL_MAX) {
+        io->next = w->io_pool;
+        w->io_pool = io;
+        w->io_pool_len++;
+    } else {
+        free(io);
+    }
+}
+
+static void
+conn_close(struct worker *w, struct conn *c)
+{
+    conn_timer_unlink(w, c);
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    throttle_conn_release(w->args->throttle, c->remote, w->args->slot_index);
+    status_conn_release(w->args->status, w->args->slot);
+    if (c->job != NULL) {
+        /* The hashing thread may still write into c->job: free both
+         * later, and spare the hash if it has not started. */
+        hashpool_cancel(&c->job->pool);
+        c->zombie = 1;
+        return;
+    }
+    conn_free(w, c);
+}
+
+static void
+conn_free(struct worker *w, struct conn *c)
+{
+    conn_io_put(w, c);
+    buf_free(&c->body);
+    buf_free(&c->out);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    w->nconns--;
+    /* Events for it may still wait in the current epoll batch. */
+    c->fd = -1;
+    c->next = w->dead;
+    w->dead = c;
+}
+
+/* Frees the connections closed during the batch just handled. */
+static void
+worker_reap(struct worker *w)
+{
+    struct conn *c;
+
+    while ((c = w->dead) != NULL) {
+        w->dead = c->next;
+        free(c);
+    }
+}
+
+/*
+ * One epoll event for c.  Edge-triggered, so the flags say what changed:
+ * a FIN or RST that came with data in one edge raises no further edge, so
+ * it is remembered (hup) and reading goes on until the end of the stream
+ * is seen, in every state.  A reset or a connection shut both ways
+ * (EPOLLERR, EPOLLHUP) can carry no answer: it is closed at once, also
+ * while its request waits for a hashing thread (the job is then skipped).
+ */
+static void
+conn_event(struct worker *w, struct conn *c, uint32_t events)
+{
+    if ((events & (EPOLLERR | EPOLLHUP)) && c->state != CONN_LINGER) {
+        conn_close(w, c);
+        return;
+    }
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->hup = 1;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->readable = 1;
+    if (events & EPOLLOUT)
+        c->writable = 1;
+    conn_run(w, c);
+}
+
+/* Reads what fits.  Returns >0 bytes, 0 on EOF, -1 when drained, -2 on error. */
+static int
+conn_read(struct worker *w, struct conn *c)
+{
+    struct conn_io *io;
+    ssize_t         n;
+
+    if (conn_io_get(w, c) == -1)
+        return -2;
+    io = c->io;
+    if (io->in_len == sizeof(io->in))
+        return -1;
+    n = recv(c->fd, io->in + io->in_len, sizeof(io->in) - io->in_len, 0);
+    if (n > 0) {
+        /* Edge-triggered: a short read drained the socket, and data that
+         * comes later raises a new edge.  Saves a read that finds nothing;
+         * but after a FIN or RST no edge follows, so read on to see it. */
+        if ((size_t)n < sizeof(io->in) - io->in_len && !c->hup)
+            c->readable = 0;
+        io->in_len += (size_t)n;
+        return (int)n;
+    }
+    if (n == 0) {
+        c->eof = 1;
+        c->readable = 0;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EINTR) {
+        if (errno == EAGAIN)
+            c->readable = 0;
+        return -1;
+    }
+    return -2;
+}
+
+/* Writes queued output.  Returns 0 when all is written, 1 when blocked, -1 on error. */
+static int
+conn_flush(struct worker *w, struct conn *c)
+{
+    ssize_t n;
+
+    (void)w;
+    while (c->out_off < c->out.len) {
+        n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+            MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && errno == EAGAIN) {
+            c->writable = 0;
+            return 1;
+        }
+        return -1;
+    }
+    c->out_off = 0;
+    if (c->out.cap > CONN_OUT_HIGH)
+        buf_free(&c->out);
+    else
+        buf_reset(&c->out);
+    return 0;
+}
+
+/*
+ * Advances the connection as far as the bytes at hand allow, then writes.
+ * Every path ends in the flush section, which also closes or sets timers.
+ */
+static void
+conn_run(struct worker *w, struct conn *c)
+{
+    struct conn_io *io;
+    size_t          consumed;
+    int             rc, n, progress = 0;
+
+    for (;;) {
+        if (c->state == CONN_LINGER) {
+            char scratch[4096];
+
+            /* Discard what the client still sends, so closing after an
+             * error does not reset the connection before it reads the answer. */
+            while ((n = (int)recv(c->fd, scratch, sizeof(scratch), 0)) > 0)
+                ;
+            if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+                conn_close(w, c);
+                return;
+            }
+            c->readable = 0;
+            break;
+        }
+        if (c->out.len - c->out_off > CONN_OUT_HIGH || c->state == CONN_WAIT)
+            break;
+        if (c->state == CONN_HEAD) {
+            if (c->closing || (w->draining && !c->head_started))
+                break;
+            io = c->io;
+            rc = io != NULL && io->in_len > 0 ?
+                http_parse_head(&c->parser, io->in, io->in_len, &io->req) :
+                HTTP_PARSE_AGAIN;
+            if (rc == HTTP_PARSE_AGAIN) {
+                if (!c->readable)
+                    break;
+                n = conn_read(w, c);
+                if (n > 0) {
+                    if (!c->head_started) {
+                        c->head_started = 1;
+                        c->req_start_us = now_us();
+                        http_parser_init(&c->parser, (size_t)w->cfg->max_body_size);
+                        conn_timer_set(w, c, TIMER_HEADER, 1);
+                    }
+                    progress = 1;
+                    continue;
+                }
+                if (n == -2) {
+                    conn_close(w, c);
+                    return;
+                }
+                if (n == -1 && c->io != NULL && c->io->in_len == sizeof(c->io->in)) {
+                    conn_error(w, c, 431, "request head too large");
+                    continue;
+                }
+                break;          /* drained or EOF */
+            }
+            if (rc > 0) {
+                conn_error(w, c, rc, c->parser.error ? c->parser.error : "bad request");
+                continue;
+            }
+            if (io->req.content_length > 0 || io->req.chunked) {
+                c->state = CONN_BODY;
+                if (io->req.expect_continue && io->in_len == io->req.head_len &&
+                    buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") == -1) {
+                    conn_error(w, c, 500, "out of memory");
+                    continue;
+                }
+                conn_timer_set(w, c, TIMER_HEADER, 1);
+                continue;
+            }
+            conn_handle(w, c);
+            continue;
+        }
+
+        /* CONN_BODY */
+        io = c->io;
+        rc = http_parse_body(&c->parser, io->in + io->req.head_len,
+            io->in_len - io->req.head_len, &consumed, &c->body);
+        if (consumed > 0) {
+            memmove(io->in + io->req.head_len, io->in + io->req.head_len + consumed,
+                io->in_len - io->req.head_len - consumed);
+            io->in_len -= consumed;
+            progress = 1;
+        }
+        if (rc == HTTP_PARSE_OK) {
+            conn_handle(w, c);
+            continue;
+        }
+        if (rc > 0) {
+            conn_error(w, c, rc, c->parser.error ? c->parser.error : "bad request body");
+            continue;
+        }
+        if (!c->readable)
+            break;
+        n = conn_read(w, c);
+        if (n == -2) {
+            conn_close(w, c);
+            return;
+        }
+        if (n <= 0)
+            break;
+    }
+
+    /* Flush what was answered. */
+    if (c->out_off < c->out.len) {
+        size_t before = c->out_off;
+
+        rc = conn_flush(w, c);
+        if (rc == -1) {
+            conn_close(w, c);
+            return;
+        }
+        if (c->out_off != before || rc == 0)
+            progress = 1;
+        if (rc == 1) {
+            if (progress || c->timer == TIMER_NONE)
+                conn_timer_set(w, c, TIMER_HEADER, 1);
+            return;
+        }
+    }
+    if (c->state == CONN_LINGER)
+        return;
+    if (c->closing || (c->eof && c->state == CONN_HEAD) ||
+        (w->draining && c->state == CONN_HEAD && !c->head_started)) {
+        if (c->eof || !c->closing) {
+            conn_close(w, c);
+            return;
+        }
+        shutdown(c->fd, SHUT_WR);
+        c->state = CONN_LINGER;
+        conn_timer_set(w, c, TIMER_LINGER, 1);
+        conn_run(w, c);
+        return;
+    }
+    if (c->state == CONN_BODY && c->eof) {
+        conn_close(w, c);
+        return;
+    }
+    if (progress && c->state == CONN_BODY)
+        conn_timer_set(w, c, TIMER_HEADER, 1);
+    conn_timer_update(w, c);
+}
+
+/* The request in c->io is complete: answer it, or hand it to a thread. */
+static void
+conn_handle(struct worker *w, struct conn *c)
+{
+    struct api_request ar;
+
+    api_response_reset(&w->res);
+    ar.http = &c->io->req;
+    ar.body = c->body.data;
+    ar.body_len = c->body.len;
+    ar.remote_addr = c->remote;
+    if (api_handle(&w->api, &ar, &w->res) == API_PENDING) {
+        struct api_job *job;
+
+        if (hashpool_pending(w->pool) >= HASH_QUEUE_MAX) {
+            /* A flood of logins must not queue minutes of hashing. */
+            explicit_bzero(&w->res.job, sizeof(w->res.job));
+            api_error(&w->res, 503, "too busy hashing passwords; try again");
+            buf_append_str(&w->res.headers, "Retry-After: 1\r\n");
+            conn_respond(w, c);
+            return;
+        }
+        job = malloc(sizeof(*job));
+        if (job == NULL) {
+            explicit_bzero(&w->res.job, sizeof(w->res.job));
+            api_error(&w->res, 500, "out of memory");
+            conn_respond(w, c);
+            return;
+        }
+        memcpy(job, &w->res.job, sizeof(*job));
+        explicit_bzero(&w->res.job, sizeof(w->res.job));
+        /* The body may hold a password: it is not needed any more. */
+        if (c->body.len > 0)
+            explicit_bzero(c->body.data, c->body.len);
+        job->owner = c;
+        job->pool.run = api_job_run;
+        c->job = job;
+        c->state = CONN_WAIT;
+        conn_timer_unlink(w, c);
+        hashpool_submit(w->pool, &job->pool);
+        return;
+    }
+    if (c->body.len > 0)
+        explicit_bzero(c->body.data, c->body.len);
+    conn_respond(w, c);
+}
+
+/* Queues the answer in w->res for c's request and moves to the next. */
+static void
+conn_respond(struct worker *w, struct conn *c)
+{
+    struct http_request *req = &c->io->req;
+    char                 path[512];
+    int                  keep;
+
+    keep = req->keep_alive && !w->draining && w->cfg->keepalive_timeout > 0;
+    snprintf(path, sizeof(path), "%.*s", (int)(req->path_len > 500 ? 500 : req->path_len),
+        req->path);
+    conn_queue(w, c, req->version, keep, req->method == HTTP_METHOD_HEAD,
+        http_method_name(req->method), path);
+    conn_next_request(w, c);
+}
+
+/* Finished hashing jobs: continue their requests. */
+static void
+worker_jobs_done(struct worker *w)
+{
+    struct hashpool_job *list, *next;
+
+    for (list = hashpool_collect(w->pool); list != NULL; list = next) {
+        struct api_job *job = (struct api_job *)list;
+        struct conn    *c = job->owner;
+
+        next = list->next;
+        if (c->zombie) {
+            explicit_bzero(job, sizeof(*job));
+            free(job);
+            c->job = NULL;
+            conn_free(w, c);
+            continue;
+        }
+        api_response_reset(&w->res);
+        if (api_resume(&w->api, job, &w->res) == API_PENDING) {
+            hashpool_submit(w->pool, &job->pool);
+            continue;
+        }
+        explicit_bzero(job, sizeof(*job));
+        free(job);
+        c->job = NULL;
+        c->state = CONN_HEAD;
+        conn_respond(w, c);
+        conn_run(w, c);
+    }
+}
+
+/* Answers status and closes after it: the input cannot be trusted any more. */
+static void
+conn_error(struct worker *w, struct conn *c, int status, const char *message)
+{
+    struct conn_io *io = c->io;
+    char            method[16] = "-", path[512] = "-";
+
+    if (io != NULL && io->req.method_str != NULL && c->state == CONN_BODY) {
+        snprintf(method, sizeof(method), "%.*s", (int)(io->req.method_len > 15 ?
+            15 : io->req.method_len), io->req.method_str);
+        snprintf(path, sizeof(path), "%.*s", (int)(io->req.path_len > 500 ?
+            500 : io->req.path_len), io->req.path);
+    }
+    if (c->req_start_us == 0)
+        c->req_start_us = now_us();
+    api_response_reset(&w->res);
+    api_error(&w->res, status, message);
+    conn_queue(w, c, 11, 0, 0, method, path);
+    c->closing = 1;
+    c->state = CONN_HEAD;
+    if (c->io != NULL)
+        c->io->in_len = 0;
+}
+
+/* Serialises w->res into c's output and writes the access log entry. */
+static void
+conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
+    int head_only, const char *method, const char *path)
+{
+    struct api_response *r = &w->res;
+    struct http_response h;
+    struct log_access    la;
+    char                 id[17];
+
+    worker_request_id(w, id);
+    /* Every answer: browsers must not guess another type than JSON. */
+    buf_append_str(&r->headers, "X-Content-Type-Options: nosniff\r\n");
+    memset(&h, 0, sizeof(h));
+    h.status = r->status;
+    h.version = version;
+    h.keep_alive = keep_alive;
+    h.head_only = head_only;
+    h.date = worker_date(w);
+    h.server = w->server;
+    h.request_id = id;
+    h.content_type = r->body.len > 0 ? "application/json" : NULL;
+    h.extra = r->headers.data;
+    h.extra_len = r->headers.len;
+    h.body = r->body.data;
+    h.body_len = r->body.len;
+    if (http_response_write(&c->out, &h) == -1) {
+        log_msg(LOG_ERR, "conn_queue: out of memory");
+        c->closing = 1;
+        return;
+    }
+    if (!keep_alive)
+        c->closing = 1;
+    __atomic_add_fetch(&w->args->slot->requests, 1, __ATOMIC_RELAXED);
+    if (w->cfg->access_log) {
+        la.request_id = id;
+        la.remote_addr = c->remote;
+        la.method = method;
+        la.path = path;
+        la.status = r->status;
+        la.duration_us = now_us() - c->req_start_us;
+        la.user = r->user[0] ? r->user : NULL;
+        log_access(&la);
+    }
+}
+
+/* Drops the answered request from the input and resets per-request state. */
+static void
+conn_next_request(struct worker *w, struct conn *c)
+{
+    struct conn_io *io = c->io;
+    size_t          used = io->req.head_len;
+
+    memmove(io->in, io->in + used, io->in_len - used);
+    io->in_len -= used;
+    c->state = CONN_HEAD;
+    c->requests++;
+    c->req_start_us = 0;
+    c->head_started = 0;
+    http_parser_init(&c->parser, (size_t)w->cfg->max_body_size);
+    if (c->body.cap > CONN_BODY_KEEP)
+        buf_free(&c->body);
+    else
+        buf_reset(&c->body);
+    if (io->in_len > 0) {
+        /* A pipelined request is already here. */
+        c->head_started = 1;
+        c->req_start_us = now_us();
+        conn_timer_set(w, c, TIMER_HEADER, 1);
+    }
+}
+
+/* Puts c on the timer list its state calls for. */
+static void
+conn_timer_update(struct worker *w, struct conn *c)
+{
+    if (c->state == CONN_LINGER)
+        return;
+    if (c->state == CONN_WAIT) {
+        /* The server is the slow one now: no client timeout runs. */
+        conn_timer_unlink(w, c);
+        return;
+    }
+    if (c->out_off < c->out.len || c->state == CONN_BODY || c->head_started) {
+        conn_timer_set(w, c, TIMER_HEADER, 0);
+        return;
+    }
+    /* Idle: no bytes of a request.  Give the read buffer back. */
+    if (c->io != NULL && c->io->in_len == 0)
+        conn_io_put(w, c);
+    if (c->requests == 0)
+        conn_timer_set(w, c, TIMER_HEADER, 0);
+    else
+        conn_timer_set(w, c, TIMER_KEEPALIVE, 0);
+}
+
+/*
+ * Moves c to list t with deadline now + duration.  Without refresh, a
+ * connection already on t keeps its deadline (a head must arrive within
+ * header_timeout of its first byte, however it trickles in).
+ */
+static void
+conn_timer_set(struct worker *w, struct conn *c, enum timer_list t, int refresh)
+{
+    struct timer_queue *q = &w->timers[t];
+
+    if (c->timer == t && !refresh)
+        return;
+    conn_timer_unlink(w, c);
+    c->timer = t;
+    c->deadline = w->now_ms + q->duration_ms;
+    c->tprev = q->tail;
+    c->tnext = NULL;
+    if (q->tail != NULL)
+        q->tail->tnext = c;
+    else
+        q->head = c;
+    q->tail = c;
+}
+
+static void
+conn_timer_unlink(struct worker *w, struct conn *c)
+{
+    struct timer_queue *q;
+
+    if (c->timer == TIMER_NONE)
+        return;
+    q = &w->timers[c->timer];
+    if (c->tprev != NULL)
+        c->tprev->tnext = c->tnext;
+    else
+        q->head = c->tnext;
+    if (c->tnext != NULL)
+        c->tnext->tprev = c->tprev;
+    else
+        q->tail = c->tprev;
+    c->tprev = c->tnext = NULL;
+    c->timer = TIMER_NONE;
+}
