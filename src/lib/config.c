@@ -67,6 +67,8 @@ static int  config_why(struct config_ctx *, const char *, ...)
 static int  config_number(const char *, long, long, long *, const char **);
 static int  config_range(struct config_ctx *, const char *, long, long,
                 const char *, long *);
+static int  config_listen_named(const char *, struct config_listen *, char *,
+                size_t);
 static int  config_listen_parse(const char *, struct config_listen *, char *,
                 size_t);
 static const struct config_key *config_key_find(const char *);
@@ -426,8 +428,53 @@ config_range(struct config_ctx *ctx, const char *value, long min, long max,
 }
 
 /*
- * "A.B.C.D:PORT" or "[IPv6]:PORT".  No host names: a daemon that resolves
- * names at start-up depends on DNS being up before it.  why may be NULL.
+ * ":PORT" and "localhost:PORT": the two names everyone types, without a
+ * resolver ("localhost" is 127.0.0.1 here, as in /etc/hosts).
+ */
+static int
+config_listen_named(const char *text, struct config_listen *l, char *why,
+    size_t whylen)
+{
+    struct config_listen n;
+    const char          *port = strchr(text, ':') + 1, *errstr;
+    long                 portnum;
+
+    if (strlen(text) >= sizeof(n.text)) {
+        snprintf(why, whylen, "\"%s\" is longer than %zu bytes", text,
+            sizeof(n.text) - 1);
+        return -1;
+    }
+    if (config_number(port, 1, 65535, &portnum, &errstr) == -1) {
+        snprintf(why, whylen, "\"%s\": port \"%s\" is %s (1..65535)", text,
+            port, errstr);
+        return -1;
+    }
+    memset(&n, 0, sizeof(n));
+    if (text[0] == ':') {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&n.addr;
+
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)portnum);
+        sin6->sin6_addr = in6addr_any;
+        n.addrlen = sizeof(*sin6);
+        n.dual = 1;
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&n.addr;
+
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)portnum);
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        n.addrlen = sizeof(*sin);
+    }
+    memcpy(n.text, text, strlen(text) + 1);
+    *l = n;
+    return 0;
+}
+
+/*
+ * "A.B.C.D:PORT", "[IPv6]:PORT", "localhost:PORT" or ":PORT".  No other
+ * host names: a daemon that resolves names at start-up depends on DNS
+ * being up before it.  why may be NULL.
  */
 static int
 config_listen_parse(const char *text, struct config_listen *l, char *why,
@@ -451,6 +498,9 @@ config_listen_parse(const char *text, struct config_listen *l, char *why,
             sizeof(n.text) - 1);
         return -1;
     }
+    if ((text[0] == ':' && strchr(text + 1, ':') == NULL) ||
+        strncmp(text, "localhost:", 10) == 0)
+        return config_listen_named(text, l, why, whylen);
     if (text[0] == '[') {
         v6 = 1;
         if ((end = strchr(text, ']')) == NULL) {
@@ -529,7 +579,7 @@ config_listen_same(const struct config_listen *a, const struct config_listen *b)
     const struct sockaddr_in  *a4, *b4;
     const struct sockaddr_in6 *a6, *b6;
 
-    if (a->addr.ss_family != b->addr.ss_family)
+    if (a->addr.ss_family != b->addr.ss_family || a->dual != b->dual)
         return 0;
     if (a->addr.ss_family == AF_INET) {
         a4 = (const struct sockaddr_in *)&a->addr;

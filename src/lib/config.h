@@ -25,6 +25,7 @@
 struct config_listen {
     struct sockaddr_storage addr;
     socklen_t               addrlen;
+    int                     dual;       /* ":PORT": IPv6 and IPv4 on one socket */
     char                    text[64];   /* as written: "127.0.0.1:8080", "[::]:80" */
 };
 
@@ -110,7 +111,11 @@ struct config_source {
 int  config_read(const struct config_source *src, struct config *c, char *err,
          size_t errlen);
 
-/* Parses "ADDR:PORT" (IPv4, or [IPv6]:PORT) into l.  Returns 0 or -1. */
+/*
+ * Parses a listen address into l: "A.B.C.D:PORT", "[IPv6]:PORT",
+ * "localhost:PORT" (127.0.0.1) or ":PORT" (every address, IPv6 and IPv4 on
+ * one socket).  Returns 0 or -1.
+ */
 int  config_parse_listen(const char *text, struct config_listen *l);
 
 /* Whether a and b are the same family, address and port, however each

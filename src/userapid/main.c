@@ -15,8 +15,15 @@
 #include "master.h"
 #include "proctitle.h"
 
+/* main_args: go on and run (any other value is an exit status). */
+#define MAIN_GO     (-1)
+
 static void usage(FILE *fp);
 static char *join_args(int argc, char **argv);
+static int   main_args(int argc, char **argv, struct master_opts *o,
+                 int *check_only);
+static int   main_option(int ch, struct master_opts *o, struct config *scratch,
+                 int *check_only);
 static int   opts_keep(struct master_opts *o, int argc, char **argv);
 static void  opts_free(struct master_opts *o);
 
@@ -67,80 +74,13 @@ join_args(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "config",       required_argument, NULL, 'c' },
-        { "listen",       required_argument, NULL, 'l' },
-        { "workers",      required_argument, NULL, 'w' },
-        { "state-dir",    required_argument, NULL, 's' },
-        { "check-config", no_argument,       NULL, 't' },
-        { "version",      no_argument,       NULL, 'V' },
-        { "help",         no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct master_opts o;
-    struct config      cfg, scratch;
+    struct config      cfg;
     char               err[CONFIG_ERR_LEN];
-    int                ch, check_only = 0, status;
+    int                check_only = 0, status;
 
-    memset(&o, 0, sizeof(o));
-    o.src.config_path = CONFIG_DEFAULT_PATH;
-    config_defaults(&scratch);
-
-    while ((ch = getopt_long(argc, argv, "c:l:w:s:tVh", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            o.src.config_path = optarg;
-            o.src.config_explicit = 1;
-            break;
-        case 'l':
-            if (o.src.nlisten == CONFIG_MAX_LISTEN) {
-                fprintf(stderr, "userapid: at most %d --listen options\n",
-                    CONFIG_MAX_LISTEN);
-                return EXIT_USAGE;
-            }
-            if (config_set_option(&scratch, "--listen", "listen", optarg,
-                o.src.nlisten > 0, err, sizeof(err)) == -1) {
-                fprintf(stderr, "userapid: %s\n", err);
-                return EXIT_USAGE;
-            }
-            o.src.listen[o.src.nlisten++] = optarg;
-            break;
-        case 'w':
-            if (config_set_option(&scratch, "--workers", "workers", optarg, 0,
-                err, sizeof(err)) == -1) {
-                fprintf(stderr, "userapid: %s\n", err);
-                return EXIT_USAGE;
-            }
-            o.src.workers = optarg;
-            break;
-        case 's':
-            if (config_set_option(&scratch, "--state-dir", "state_dir", optarg,
-                0, err, sizeof(err)) == -1) {
-                fprintf(stderr, "userapid: %s\n", err);
-                return EXIT_USAGE;
-            }
-            o.src.state_dir = optarg;
-            break;
-        case 't':
-            check_only = 1;
-            break;
-        case 'V':
-            fputs(CLI_VERSION_TEXT("userapid"), stdout);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "userapid: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-
+    if ((status = main_args(argc, argv, &o, &check_only)) != MAIN_GO)
+        return status;
     if (config_read(&o.src, &cfg, err, sizeof(err)) == -1) {
         fprintf(stderr, "userapid: %s\n", err);
         return EXIT_CONFIG;
@@ -151,18 +91,105 @@ main(int argc, char **argv)
             o.src.config_path : "(built-in defaults)");
         return 0;
     }
-
     if (opts_keep(&o, argc, argv) == -1) {
         fprintf(stderr, "userapid: out of memory\n");
         opts_free(&o);
         return EXIT_RUNTIME;
     }
     proctitle_init(argc, argv);
-
     log_init("userapid", cfg.log_level);
     status = master_run(&o, &cfg);
     opts_free(&o);
     return status;
+}
+
+/*
+ * The command line into o.  Values are checked as the file's would be, so
+ * a bad one is a usage error naming its option.  MAIN_GO to run, else the
+ * exit status (after --help, --version or an error said on stderr).
+ */
+static int
+main_args(int argc, char **argv, struct master_opts *o, int *check_only)
+{
+    static const struct option longopts[] = {
+        { "config",       required_argument, NULL, 'c' },
+        { "listen",       required_argument, NULL, 'l' },
+        { "workers",      required_argument, NULL, 'w' },
+        { "state-dir",    required_argument, NULL, 's' },
+        { "check-config", no_argument,       NULL, 't' },
+        { "version",      no_argument,       NULL, 'V' },
+        { "help",         no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct config scratch;
+    int           ch, rc;
+
+    memset(o, 0, sizeof(*o));
+    o->src.config_path = CONFIG_DEFAULT_PATH;
+    config_defaults(&scratch);
+    while ((ch = getopt_long(argc, argv, "c:l:w:s:tVh", longopts, NULL)) != -1)
+        if ((rc = main_option(ch, o, &scratch, check_only)) != MAIN_GO)
+            return rc;
+    if (optind < argc) {
+        fprintf(stderr, "userapid: unexpected argument '%s'\n"
+            "Try 'userapid --help' for more information.\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return MAIN_GO;
+}
+
+/* One option from getopt_long (optarg is its value).  As main_args. */
+static int
+main_option(int ch, struct master_opts *o, struct config *scratch,
+    int *check_only)
+{
+    char err[CONFIG_ERR_LEN];
+    int  rc = 0;
+
+    switch (ch) {
+    case 'c':
+        o->src.config_path = optarg;
+        o->src.config_explicit = 1;
+        return MAIN_GO;
+    case 'l':
+        if (o->src.nlisten == CONFIG_MAX_LISTEN) {
+            fprintf(stderr, "userapid: at most %d --listen options\n",
+                CONFIG_MAX_LISTEN);
+            return EXIT_USAGE;
+        }
+        rc = config_set_option(scratch, "--listen", "listen", optarg,
+            o->src.nlisten > 0, err, sizeof(err));
+        o->src.listen[o->src.nlisten++] = optarg;
+        break;
+    case 'w':
+        rc = config_set_option(scratch, "--workers", "workers", optarg, 0,
+            err, sizeof(err));
+        o->src.workers = optarg;
+        break;
+    case 's':
+        rc = config_set_option(scratch, "--state-dir", "state_dir", optarg, 0,
+            err, sizeof(err));
+        o->src.state_dir = optarg;
+        break;
+    case 't':
+        *check_only = 1;
+        return MAIN_GO;
+    case 'V':
+        fputs(CLI_VERSION_TEXT("userapid"), stdout);
+        return 0;
+    case 'h':
+        usage(stdout);
+        return 0;
+    default:
+        /* getopt_long said what was wrong. */
+        fputs("Try 'userapid --help' for more information.\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (rc == -1) {
+        fprintf(stderr, "userapid: %s\n", err);
+        return EXIT_USAGE;
+    }
+    return MAIN_GO;
 }
 
 /*

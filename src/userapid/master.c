@@ -106,7 +106,13 @@ struct master {
 
 static int   master_check_state_dir(const char *dir);
 static int   master_prepare_state(const struct config *c);
+static int   master_sockets_open(struct master *m);
 static int   master_sockets_inherit(struct master *m);
+static int   master_setup(struct master *m);
+static int   master_start(struct master *m);
+static void  master_loop(struct master *m);
+static void  master_signals(struct master *m);
+static void  master_shutdown(struct master *m);
 static int   master_listen(const struct config *c, const struct config *old,
                  const struct master_sockets *keep, struct master_sockets *out);
 static int   master_sockets_has(const struct master_sockets *s, int fd);
@@ -199,7 +205,7 @@ static int
 master_listen(const struct config *c, const struct config *old,
     const struct master_sockets *keep, struct master_sockets *out)
 {
-    int i, j, fd, one = 1;
+    int i, j, fd, one = 1, zero = 0;
 
     out->n = 0;
     for (i = 0; i < c->nlisten; i++) {
@@ -220,7 +226,8 @@ master_listen(const struct config *c, const struct config *old,
         out->fds[out->n++] = fd;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
             (l->addr.ss_family == AF_INET6 &&
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)) {
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, l->dual ? &zero : &one,
+                sizeof(one)) == -1)) {
             log_msg(LOG_ERR, "listen %s: setsockopt: %s", l->text, strerror(errno));
             goto fail;
         }
@@ -331,16 +338,15 @@ master_raise_nofile(const struct config *c)
             (unsigned long long)rl.rlim_cur, c->max_connections);
 }
 
+/*
+ * Runs the daemon: state and sockets first (a failure there exits before
+ * anything is forked), then the shared pages, signals and the first
+ * generation, then the loop until the workers are gone after a stop.
+ */
 int
 master_run(const struct master_opts *o, const struct config *c)
 {
-    struct master   m;
-    struct pollfd   pfd[2];
-    sigset_t        mask;
-    uint64_t        usec;
-    int             n, i, pipefd[2];
-    char            nworkers[32];
-    const char     *extra[2];
+    struct master m;
 
     memset(&m, 0, sizeof(m));
     m.opts = o;
@@ -352,25 +358,46 @@ master_run(const struct master_opts *o, const struct config *c)
     if (master_check_state_dir(m.cfg.state_dir) == -1 ||
         master_prepare_state(&m.cfg) == -1)
         return EXIT_RUNTIME;
-
-    if ((m.activated = master_sockets_inherit(&m)) == -1)
+    if (master_sockets_open(&m) == -1)
         return EXIT_RUNTIME;
-    if (!m.activated && master_listen(&m.cfg, NULL, NULL, &m.cur) == -1)
-        return EXIT_RUNTIME;
-    master_raise_nofile(&m.cfg);
+    if (master_setup(&m) == 0 && master_start(&m) == 0)
+        master_loop(&m);
+    master_shutdown(&m);
+    return m.exit_status;
+}
 
-    if ((m.status = status_create()) == NULL ||
-        (m.throttle = throttle_create()) == NULL) {
+/* The sockets systemd passed, or those of the configuration, bound here. */
+static int
+master_sockets_open(struct master *m)
+{
+    if ((m->activated = master_sockets_inherit(m)) == -1)
+        return -1;
+    if (!m->activated && master_listen(&m->cfg, NULL, NULL, &m->cur) == -1)
+        return -1;
+    master_raise_nofile(&m->cfg);
+    return 0;
+}
+
+/* The shared pages, the ready pipe, the signals and the watchdog. */
+static int
+master_setup(struct master *m)
+{
+    sigset_t mask;
+    uint64_t usec;
+    int      pipefd[2];
+
+    if ((m->status = status_create()) == NULL ||
+        (m->throttle = throttle_create()) == NULL) {
         log_msg(LOG_ERR, "cannot map the shared counters: %s", strerror(errno));
-        goto out;
+        return -1;
     }
     if (pipe2(pipefd, O_CLOEXEC) == -1) {
         log_msg(LOG_ERR, "pipe: %s", strerror(errno));
-        goto out;
+        return -1;
     }
-    m.ready_rd = pipefd[0];
-    m.ready_wr = pipefd[1];
-    fcntl(m.ready_rd, F_SETFL, O_NONBLOCK);
+    m->ready_rd = pipefd[0];
+    m->ready_wr = pipefd[1];
+    fcntl(m->ready_rd, F_SETFL, O_NONBLOCK);
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -380,88 +407,117 @@ master_run(const struct master_opts *o, const struct config *c)
     sigaddset(&mask, SIGQUIT);
     signal(SIGPIPE, SIG_IGN);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
-        (m.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+        (m->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
         log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
-        goto out;
+        return -1;
     }
-
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-        m.watchdog_ms = usec / 2000;
-        if (m.watchdog_ms == 0)
-            m.watchdog_ms = 1;
-        m.watchdog_next = m.now + m.watchdog_ms;
+        m->watchdog_ms = usec / 2000;
+        if (m->watchdog_ms == 0)
+            m->watchdog_ms = 1;
+        m->watchdog_next = m->now + m->watchdog_ms;
     }
+    return 0;
+}
 
-    proctitle_set("userapid: master process %s", o->cmdline);
+/* Says it is starting and forks the first generation. */
+static int
+master_start(struct master *m)
+{
+    char        nworkers[32];
+    const char *extra[2];
+    int         i;
+
+    proctitle_set("userapid: master process %s", m->opts->cmdline);
     snprintf(nworkers, sizeof(nworkers), "USERAPID_WORKERS=%d",
-        config_worker_count(&m.cfg));
+        config_worker_count(&m->cfg));
     extra[0] = nworkers;
     extra[1] = NULL;
     log_event(LOG_NOTICE, MSGID_STARTED, extra,
         "userapid %s starting: %d workers, %d listen sockets%s, state in %s",
-        USERAPID_VERSION, config_worker_count(&m.cfg), m.cur.n,
-        m.activated ? " from systemd" : "", m.cfg.state_dir);
+        USERAPID_VERSION, config_worker_count(&m->cfg), m->cur.n,
+        m->activated ? " from systemd" : "", m->cfg.state_dir);
+    m->gen = 1;
+    m->status->workers_configured = config_worker_count(&m->cfg);
+    for (i = 0; i < config_worker_count(&m->cfg); i++)
+        if (master_spawn(m, m->gen) == -1)
+            return -1;
+    return 0;
+}
 
-    m.gen = 1;
-    m.status->workers_configured = config_worker_count(&m.cfg);
-    for (i = 0; i < config_worker_count(&m.cfg); i++)
-        if (master_spawn(&m, m.gen) == -1)
-            goto out;
+/* Until a stop has seen every worker out: signals, readiness, timers. */
+static void
+master_loop(struct master *m)
+{
+    struct pollfd pfd[2];
+    int           n;
 
-    pfd[0].fd = m.sigfd;
+    pfd[0].fd = m->sigfd;
     pfd[0].events = POLLIN;
-    pfd[1].fd = m.ready_rd;
+    pfd[1].fd = m->ready_rd;
     pfd[1].events = POLLIN;
     for (;;) {
-        n = poll(pfd, 2, master_poll_timeout(&m));
+        n = poll(pfd, 2, master_poll_timeout(m));
         if (n == -1 && errno != EINTR) {
             log_msg(LOG_ERR, "poll: %s", strerror(errno));
-            break;
+            return;
         }
-        m.now = status_monotonic_ms();
+        m->now = status_monotonic_ms();
         if (n > 0 && (pfd[1].revents & POLLIN))
-            master_read_ready(&m);
-        if (n > 0 && (pfd[0].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-
-            while (read(m.sigfd, &si, sizeof(si)) == sizeof(si)) {
-                switch (si.ssi_signo) {
-                case SIGCHLD:
-                    master_reap(&m);
-                    break;
-                case SIGHUP:
-                    master_reload(&m);
-                    break;
-                default:
-                    master_stop(&m);
-                    break;
-                }
-            }
-        }
-        master_timers(&m);
-        if (m.stopping && master_live_workers(&m) == 0)
+            master_read_ready(m);
+        if (n > 0 && (pfd[0].revents & POLLIN))
+            master_signals(m);
+        master_timers(m);
+        if (m->stopping && master_live_workers(m) == 0)
             break;
     }
-    if (m.stopping && !m.crash_loop) {
-        m.exit_status = 0;
+    if (!m->crash_loop) {
+        m->exit_status = 0;
         log_event(LOG_NOTICE, MSGID_STOPPED, NULL, "userapid stopped");
     }
-out:
+}
+
+/* The one place a signal to the master is given its meaning. */
+static void
+master_signals(struct master *m)
+{
+    struct signalfd_siginfo si;
+
+    while (read(m->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            master_reap(m);
+            break;
+        case SIGHUP:
+            master_reload(m);
+            break;
+        default:            /* SIGTERM, SIGINT, SIGQUIT */
+            master_stop(m);
+            break;
+        }
+    }
+}
+
+/* Whatever is still there: workers killed, descriptors and pages freed. */
+static void
+master_shutdown(struct master *m)
+{
+    int i;
+
     for (i = 0; i < STATUS_MAX_SLOTS; i++)
-        if (m.workers[i].pid > 0)
-            kill(m.workers[i].pid, SIGKILL);
-    if (m.sigfd != -1)
-        close(m.sigfd);
-    if (m.ready_rd != -1)
-        close(m.ready_rd);
-    if (m.ready_wr != -1)
-        close(m.ready_wr);
-    if (m.next_gen != 0)
-        master_sockets_close(&m.next, &m.cur);
-    master_sockets_close(&m.cur, NULL);
-    status_destroy(m.status);
-    throttle_destroy(m.throttle);
-    return m.exit_status;
+        if (m->workers[i].pid > 0)
+            kill(m->workers[i].pid, SIGKILL);
+    if (m->sigfd != -1)
+        close(m->sigfd);
+    if (m->ready_rd != -1)
+        close(m->ready_rd);
+    if (m->ready_wr != -1)
+        close(m->ready_wr);
+    if (m->next_gen != 0)
+        master_sockets_close(&m->next, &m->cur);
+    master_sockets_close(&m->cur, NULL);
+    status_destroy(m->status);
+    throttle_destroy(m->throttle);
 }
 
 static int

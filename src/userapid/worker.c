@@ -42,6 +42,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "netaddr.h"
 #include "proctitle.h"
 #include "session.h"
 #include "userdb.h"
@@ -73,6 +74,13 @@ enum timer_list {
     TIMER_KEEPALIVE,    /* keepalive_timeout: idle between requests */
     TIMER_LINGER,       /* LINGER_MS */
     TIMER_COUNT,
+};
+
+/* What one step of a connection's state machine left to do. */
+enum conn_step {
+    CONN_STEP_MORE,         /* state changed or bytes arrived: step again */
+    CONN_STEP_STOP,         /* nothing more to do until the next event */
+    CONN_STEP_GONE,         /* closed: c may not be touched */
 };
 
 struct conn_io {
@@ -153,6 +161,12 @@ static void     worker_cleanup(struct worker *w);
 static void     worker_reap(struct worker *w);
 static void     conn_event(struct worker *w, struct conn *c, uint32_t events);
 static void     conn_run(struct worker *w, struct conn *c);
+static enum conn_step conn_step_linger(struct worker *w, struct conn *c);
+static enum conn_step conn_step_head(struct worker *w, struct conn *c,
+                    int *progress);
+static enum conn_step conn_step_body(struct worker *w, struct conn *c,
+                    int *progress);
+static void     conn_after_io(struct worker *w, struct conn *c, int progress);
 static void     conn_free(struct worker *w, struct conn *c);
 static void     conn_respond(struct worker *w, struct conn *c);
 static void     conn_close(struct worker *w, struct conn *c);
@@ -461,6 +475,7 @@ worker_accept(struct worker *w, int lfd)
     struct epoll_event        ev;
     struct conn              *c;
     char                      remote[INET6_ADDRSTRLEN];
+    struct netaddr            peer;
     int                       fd, i, one = 1;
 
     for (i = 0; i < ACCEPT_BATCH; i++) {
@@ -474,13 +489,10 @@ worker_accept(struct worker *w, int lfd)
                 log_msg(LOG_ERR, "worker_accept: %s", strerror(errno));
             return;
         }
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-                remote, sizeof(remote));
-        else if (ss.ss_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-                remote, sizeof(remote));
-        else
+        /* One spelling per client: an IPv4 client of a dual-stack
+         * socket is a.b.c.d, not ::ffff:a.b.c.d, for every limit. */
+        if (netaddr_from_sockaddr(&ss, &peer) == -1 ||
+            netaddr_format(&peer, remote, sizeof(remote)) == -1)
             snprintf(remote, sizeof(remote), "local");
         if (status_conn_acquire(a->status, a->slot, w->cfg->max_connections) == -1) {
             worker_reject(w, fd, "too many connections");
@@ -789,117 +801,156 @@ conn_flush(struct worker *w, struct conn *c)
 }
 
 /*
- * Advances the connection as far as the bytes at hand allow, then writes.
- * Every path ends in the flush section, which also closes or sets timers.
+ * Advances the connection as far as the bytes at hand allow, one step per
+ * state, then conn_after_io writes what was answered and decides what
+ * comes next (close, linger, a timer).
  */
 static void
 conn_run(struct worker *w, struct conn *c)
 {
-    struct conn_io *io;
-    size_t          consumed;
-    int             rc, n, progress = 0;
+    enum conn_step step;
+    int            progress = 0;
 
     for (;;) {
-        if (c->state == CONN_LINGER) {
-            char scratch[4096];
-
-            /* Discard what the client still sends, so closing after an
-             * error does not reset the connection before it reads the answer. */
-            while ((n = (int)recv(c->fd, scratch, sizeof(scratch), 0)) > 0)
-                ;
-            if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-                conn_close(w, c);
-                return;
-            }
-            c->readable = 0;
-            break;
-        }
-        if (c->out.len - c->out_off > CONN_OUT_HIGH || c->state == CONN_WAIT)
-            break;
-        if (c->state == CONN_HEAD) {
-            if (c->closing || (w->draining && !c->head_started))
-                break;
-            io = c->io;
-            rc = io != NULL && io->in_len > 0 ?
-                http_parse_head(&c->parser, io->in, io->in_len, &io->req) :
-                HTTP_PARSE_AGAIN;
-            if (rc == HTTP_PARSE_AGAIN) {
-                if (!c->readable)
-                    break;
-                n = conn_read(w, c);
-                if (n > 0) {
-                    if (!c->head_started) {
-                        c->head_started = 1;
-                        c->req_start_us = now_us();
-                        http_parser_init(&c->parser, (size_t)w->cfg->max_body_size);
-                        conn_timer_set(w, c, TIMER_HEADER, 1);
-                    }
-                    progress = 1;
-                    continue;
-                }
-                if (n == -2) {
-                    conn_close(w, c);
-                    return;
-                }
-                if (n == -1 && c->io != NULL && c->io->in_len == sizeof(c->io->in)) {
-                    conn_error(w, c, 431, "request head too large");
-                    continue;
-                }
-                break;          /* drained or EOF */
-            }
-            if (rc > 0) {
-                conn_error(w, c, rc, c->parser.error ? c->parser.error : "bad request");
-                continue;
-            }
-            if (io->req.content_length > 0 || io->req.chunked) {
-                c->state = CONN_BODY;
-                if (io->req.expect_continue && io->in_len == io->req.head_len &&
-                    buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") == -1) {
-                    conn_error(w, c, 500, "out of memory");
-                    continue;
-                }
-                conn_timer_set(w, c, TIMER_HEADER, 1);
-                continue;
-            }
-            conn_handle(w, c);
-            continue;
-        }
-
-        /* CONN_BODY */
-        io = c->io;
-        rc = http_parse_body(&c->parser, io->in + io->req.head_len,
-            io->in_len - io->req.head_len, &consumed, &c->body);
-        if (consumed > 0) {
-            memmove(io->in + io->req.head_len, io->in + io->req.head_len + consumed,
-                io->in_len - io->req.head_len - consumed);
-            io->in_len -= consumed;
-            progress = 1;
-        }
-        if (rc == HTTP_PARSE_OK) {
-            conn_handle(w, c);
-            continue;
-        }
-        if (rc > 0) {
-            conn_error(w, c, rc, c->parser.error ? c->parser.error : "bad request body");
-            continue;
-        }
-        if (!c->readable)
-            break;
-        n = conn_read(w, c);
-        if (n == -2) {
-            conn_close(w, c);
+        if (c->state == CONN_LINGER)
+            step = conn_step_linger(w, c);
+        else if (c->out.len - c->out_off > CONN_OUT_HIGH || c->state == CONN_WAIT)
+            step = CONN_STEP_STOP;
+        else if (c->state == CONN_HEAD)
+            step = conn_step_head(w, c, &progress);
+        else
+            step = conn_step_body(w, c, &progress);
+        if (step == CONN_STEP_GONE)
             return;
-        }
-        if (n <= 0)
+        if (step == CONN_STEP_STOP)
             break;
     }
+    conn_after_io(w, c, progress);
+}
 
-    /* Flush what was answered. */
+/* Answered and shut down for writing: discard what the client still
+ * sends, so closing after an error does not reset the connection before
+ * the client reads the answer. */
+static enum conn_step
+conn_step_linger(struct worker *w, struct conn *c)
+{
+    char scratch[4096];
+    int  n;
+
+    while ((n = (int)recv(c->fd, scratch, sizeof(scratch), 0)) > 0)
+        ;
+    if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+        conn_close(w, c);
+        return CONN_STEP_GONE;
+    }
+    c->readable = 0;
+    return CONN_STEP_STOP;
+}
+
+/* Reads and parses a head; a complete one goes on to its body or is
+ * answered. */
+static enum conn_step
+conn_step_head(struct worker *w, struct conn *c, int *progress)
+{
+    struct conn_io *io = c->io;
+    int             rc, n;
+
+    if (c->closing || (w->draining && !c->head_started))
+        return CONN_STEP_STOP;
+    rc = io != NULL && io->in_len > 0 ?
+        http_parse_head(&c->parser, io->in, io->in_len, &io->req) :
+        HTTP_PARSE_AGAIN;
+    if (rc == HTTP_PARSE_AGAIN) {
+        if (!c->readable)
+            return CONN_STEP_STOP;
+        n = conn_read(w, c);
+        if (n > 0) {
+            if (!c->head_started) {
+                c->head_started = 1;
+                c->req_start_us = now_us();
+                http_parser_init(&c->parser, (size_t)w->cfg->max_body_size);
+                conn_timer_set(w, c, TIMER_HEADER, 1);
+            }
+            *progress = 1;
+            return CONN_STEP_MORE;
+        }
+        if (n == -2) {
+            conn_close(w, c);
+            return CONN_STEP_GONE;
+        }
+        if (n == -1 && c->io != NULL && c->io->in_len == sizeof(c->io->in)) {
+            conn_error(w, c, 431, "request head too large");
+            return CONN_STEP_MORE;
+        }
+        return CONN_STEP_STOP;          /* drained, or EOF */
+    }
+    if (rc > 0) {
+        conn_error(w, c, rc, c->parser.error ? c->parser.error : "bad request");
+        return CONN_STEP_MORE;
+    }
+    if (io->req.content_length > 0 || io->req.chunked) {
+        c->state = CONN_BODY;
+        if (io->req.expect_continue && io->in_len == io->req.head_len &&
+            buf_append_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") == -1) {
+            conn_error(w, c, 500, "out of memory");
+            return CONN_STEP_MORE;
+        }
+        conn_timer_set(w, c, TIMER_HEADER, 1);
+        return CONN_STEP_MORE;
+    }
+    conn_handle(w, c);
+    return CONN_STEP_MORE;
+}
+
+/* Decodes body bytes at hand, reads more; a complete body is answered. */
+static enum conn_step
+conn_step_body(struct worker *w, struct conn *c, int *progress)
+{
+    struct conn_io *io = c->io;
+    size_t          consumed;
+    int             rc, n;
+
+    rc = http_parse_body(&c->parser, io->in + io->req.head_len,
+        io->in_len - io->req.head_len, &consumed, &c->body);
+    if (consumed > 0) {
+        memmove(io->in + io->req.head_len, io->in + io->req.head_len + consumed,
+            io->in_len - io->req.head_len - consumed);
+        io->in_len -= consumed;
+        *progress = 1;
+    }
+    if (rc == HTTP_PARSE_OK) {
+        conn_handle(w, c);
+        return CONN_STEP_MORE;
+    }
+    if (rc > 0) {
+        conn_error(w, c, rc, c->parser.error ? c->parser.error : "bad request body");
+        return CONN_STEP_MORE;
+    }
+    if (!c->readable)
+        return CONN_STEP_STOP;
+    n = conn_read(w, c);
+    if (n == -2) {
+        conn_close(w, c);
+        return CONN_STEP_GONE;
+    }
+    return n > 0 ? CONN_STEP_MORE : CONN_STEP_STOP;
+}
+
+/*
+ * After the steps: writes what was answered, then closes, lingers or sets
+ * the timer the state calls for.  The one place a connection ends up
+ * after I/O; progress says whether bytes moved (which restarts a
+ * stalled-transfer timer).
+ */
+static void
+conn_after_io(struct worker *w, struct conn *c, int progress)
+{
+    size_t before;
+    int    rc;
+
     if (c->out_off < c->out.len) {
-        size_t before = c->out_off;
-
-        rc = conn_flush(w, c);
-        if (rc == -1) {
+        before = c->out_off;
+        if ((rc = conn_flush(w, c)) == -1) {
             conn_close(w, c);
             return;
         }

@@ -436,6 +436,35 @@ START_TEST(test_sighup_moves_listen_sockets_per_generation)
 }
 END_TEST
 
+/* ":PORT" is every address, IPv6 and IPv4 on one socket; an IPv4 client
+ * is logged (and limited) as a.b.c.d, not ::ffff:a.b.c.d. */
+START_TEST(test_bare_port_listens_on_every_address)
+{
+    struct daemon      d;
+    struct daemon_opts o = { 0 };
+    char               lines[64], *r, *log;
+    int                st;
+
+    daemon_prepare(&d, &o);
+    snprintf(lines, sizeof(lines), "listen = :%d\n", d.port);
+    daemon_write_conf_listen(&d, 2, lines, NULL);
+    daemon_start(&d, &o);
+    r = http_exchange(d.port, "GET /status HTTP/1.1\r\n" HOST "Connection: close\r\n\r\n", 3000);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    r = run_cmd(&st, "curl -s -o /dev/null -w '%%{http_code}' 'http://[::1]:%d/status'", d.port);
+    ck_assert_str_eq(r, "200");
+    free(r);
+    sleep_ms(200);
+    log = daemon_log(&d);
+    ck_assert_msg(strstr(log, "info: 127.0.0.1 \"GET /status\" 200") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "info: ::1 \"GET /status\" 200") != NULL, "%s", log);
+    ck_assert(strstr(log, "::ffff:") == NULL);
+    free(log);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 START_TEST(test_sighup_with_bad_config_keeps_old)
 {
     struct daemon      d;
@@ -773,6 +802,7 @@ lifecycle_suite(void)
     tcase_add_test(tc, test_sighup_changes_worker_count);
     tcase_add_test(tc, test_sighup_with_bad_config_keeps_old);
     tcase_add_test(tc, test_sighup_moves_listen_sockets_per_generation);
+    tcase_add_test(tc, test_bare_port_listens_on_every_address);
     tcase_add_test(tc, test_killed_worker_is_replaced);
     tcase_add_test(tc, test_crash_loop_ends_master_nonzero);
     tcase_add_test(tc, test_sigterm_lets_slow_request_complete);

@@ -816,6 +816,29 @@ START_TEST(test_listen_parses_ipv6)
 }
 END_TEST
 
+/* What everyone types: localhost, and a bare port for every address. */
+START_TEST(test_listen_parses_localhost_and_bare_port)
+{
+    struct config_listen l, v6;
+
+    ck_assert_int_eq(config_parse_listen("localhost:8080", &l), 0);
+    assert_ipv4(&l, "127.0.0.1", 8080);
+    ck_assert_str_eq(l.text, "localhost:8080");
+    ck_assert_int_eq(l.dual, 0);
+    ck_assert_int_eq(config_parse_listen(":8080", &l), 0);
+    assert_ipv6(&l, "::", 8080);
+    ck_assert_str_eq(l.text, ":8080");
+    ck_assert_int_eq(l.dual, 1);
+    /* [::]:8080 is IPv6 only: another socket than :8080. */
+    ck_assert_int_eq(config_parse_listen("[::]:8080", &v6), 0);
+    ck_assert_int_eq(v6.dual, 0);
+    ck_assert_int_eq(config_listen_same(&l, &v6), 0);
+    ck_assert_int_eq(config_parse_listen("127.0.0.1:8080", &v6), 0);
+    ck_assert_int_eq(config_parse_listen("localhost:8080", &l), 0);
+    ck_assert_int_eq(config_listen_same(&l, &v6), 1);
+}
+END_TEST
+
 START_TEST(test_listen_rejects_bad_forms)
 {
     static const struct { const char *text, *why; } bad[] = {
@@ -831,7 +854,8 @@ START_TEST(test_listen_rejects_bad_forms)
           "\"127.0.0.1:-80\": port \"-80\" is not a number (1..65535)" },
         { "[::1]:0", "\"[::1]:0\": port \"0\" is out of range (1..65535)" },
         { "1.2.3.999:80", "\"1.2.3.999:80\": \"1.2.3.999\" is not an IPv4 address" },
-        { "localhost:80", "\"localhost:80\": \"localhost\" is not an IPv4 address" },
+        { "localhost:0", "\"localhost:0\": port \"0\" is out of range (1..65535)" },
+        { "example.com:80", "\"example.com:80\": \"example.com\" is not an IPv4 address" },
         { "[::g]:80", "\"[::g]:80\": \"::g\" is not an IPv6 address" },
         { "[127.0.0.1]:80",
           "\"[127.0.0.1]:80\": \"127.0.0.1\" is not an IPv6 address" },
@@ -839,7 +863,8 @@ START_TEST(test_listen_rejects_bad_forms)
           "\"::1:80\": an IPv6 address goes in brackets (e.g. [::1]:8080)" },
         { "[::1:80", "\"[::1:80\": missing \"]\"" },
         { "[::1]80", "\"[::1]80\": expected \":\" after \"]\"" },
-        { ":80", "\":80\": missing address" },
+        { ":", "\":\": port \"\" is not a number (1..65535)" },
+        { ":http", "\":http\": port \"http\" is not a number (1..65535)" },
         { "[]:80", "\"[]:80\": missing address" },
         { "[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000]:8080808",
           "\"[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000]:8080808\" "
@@ -1176,6 +1201,7 @@ config_suite(void)
     tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
     tcase_add_test(tc, test_listen_parses_ipv4);
     tcase_add_test(tc, test_listen_parses_ipv6);
+    tcase_add_test(tc, test_listen_parses_localhost_and_bare_port);
     tcase_add_test(tc, test_listen_rejects_bad_forms);
     tcase_add_test(tc, test_listen_bad_value_names_file_and_line);
     tcase_add_test(tc, test_listen_first_line_replaces_default_then_appends);
