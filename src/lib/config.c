@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "session.h"
 
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
@@ -69,6 +70,8 @@ static int  config_range(struct config_ctx *, const char *, long, long,
                 const char *, long *);
 static int  config_listen_named(const char *, struct config_listen *, char *,
                 size_t);
+static int  config_listen_address(const char *, const char *, int, uint16_t,
+                struct config_listen *, char *, size_t);
 static int  config_listen_parse(const char *, struct config_listen *, char *,
                 size_t);
 static const struct config_key *config_key_find(const char *);
@@ -481,8 +484,6 @@ config_listen_parse(const char *text, struct config_listen *l, char *why,
     size_t whylen)
 {
     struct config_listen     n;
-    struct sockaddr_in      *sin;
-    struct sockaddr_in6     *sin6;
     char                     host[64], scratch[CONFIG_ERR_LEN];
     const char              *port, *end, *errstr;
     size_t                   hlen;
@@ -546,32 +547,48 @@ config_listen_parse(const char *text, struct config_listen *l, char *why,
         return -1;
     }
 
-    memset(&n, 0, sizeof(n));
+    if (config_listen_address(text, host, v6, (uint16_t)portnum, &n, why,
+        whylen) == -1)
+        return -1;
+    memcpy(n.text, text, strlen(text) + 1);
+    *l = n;
+    return 0;
+}
+
+/* host (IPv6 when v6) and port into n's address; -1 with why when host is
+ * not an address of that family. */
+static int
+config_listen_address(const char *text, const char *host, int v6,
+    uint16_t port, struct config_listen *n, char *why, size_t whylen)
+{
+    struct sockaddr_in  *sin;
+    struct sockaddr_in6 *sin6;
+
+    memset(n, 0, sizeof(*n));
     if (v6) {
-        sin6 = (struct sockaddr_in6 *)&n.addr;
+        sin6 = (struct sockaddr_in6 *)&n->addr;
         sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)portnum);
+        sin6->sin6_port = htons(port);
         if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
             snprintf(why, whylen, "\"%s\": \"%s\" is not an IPv6 address",
                 text, host);
             return -1;
         }
-        n.addrlen = sizeof(*sin6);
+        n->addrlen = sizeof(*sin6);
     } else {
-        sin = (struct sockaddr_in *)&n.addr;
+        sin = (struct sockaddr_in *)&n->addr;
         sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)portnum);
+        sin->sin_port = htons(port);
         if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
             snprintf(why, whylen, "\"%s\": \"%s\" is not an IPv4 address",
                 text, host);
             return -1;
         }
-        n.addrlen = sizeof(*sin);
+        n->addrlen = sizeof(*sin);
     }
-    memcpy(n.text, text, strlen(text) + 1);
-    *l = n;
     return 0;
 }
+
 
 int
 config_listen_same(const struct config_listen *a, const struct config_listen *b)
@@ -975,4 +992,13 @@ config_set_max_connections_per_ip(struct config_ctx *ctx, const char *value)
 {
     return config_range(ctx, value, 1, CONFIG_MAX_CONNECTIONS, "",
         &ctx->c->max_connections_per_ip);
+}
+
+void
+config_session(const struct config *c, struct session_cfg *out)
+{
+    out->ttl = c->session_ttl;
+    out->max_age = c->session_max_age;
+    out->max_sessions = c->max_sessions;
+    out->max_per_user = c->max_sessions_per_user;
 }

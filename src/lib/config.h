@@ -123,6 +123,11 @@ int  config_parse_listen(const char *text, struct config_listen *l);
 int  config_listen_same(const struct config_listen *a,
          const struct config_listen *b);
 
+struct session_cfg;
+
+/* The session table's limits that c sets (session.h). */
+void config_session(const struct config *c, struct session_cfg *out);
+
 /* The worker count after resolving auto. */
 int  config_worker_count(const struct config *c);
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "encoding.h"
 #include "netaddr.h"
 
 #define NETADDR_QUOTE_MAX 48    /* bytes of a bad element quoted in errors */
@@ -37,7 +38,6 @@ enum netaddr_v6_last {
     NETADDR_V6_DIGIT,       /* inside a group */
 };
 
-static int  netaddr_hex_value(unsigned char c);
 static int  netaddr_scan_decimal(const char *s, size_t len, unsigned max,
                 unsigned *out);
 static int  netaddr_scan_v4(const char *s, size_t len, uint8_t out[4]);
@@ -59,17 +59,6 @@ static int  netaddr_list_fail(char *err, size_t errlen, const char *elem,
                 size_t elen, const char *why, const char *hint);
 static int  netaddr_xff_entry(const char *s, size_t len, struct netaddr *out);
 
-static int
-netaddr_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* 1*DIGIT without a leading zero, at most max (below 2^16). */
 static int
@@ -151,7 +140,7 @@ netaddr_scan_v6(const char *s, size_t len, uint8_t out[16])
         unsigned char c = (unsigned char)s[i];
 
         max = dcolon >= 0 ? 7 : 8;
-        if ((d = netaddr_hex_value(c)) >= 0) {
+        if ((d = encoding_hex_digit(c)) >= 0) {
             if (last == NETADDR_V6_LEAD || digits == 4)
                 return NETADDR_SCAN_BAD;
             if (digits == 0) {

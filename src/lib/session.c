@@ -80,6 +80,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "encoding.h"
 #include "session.h"
 
 #define SESSION_MAGIC           "USERAPIDSESS"
@@ -289,7 +290,6 @@ static void     session_fill(const struct session_table *, int,
 static void     session_id(const uint8_t *, char *);
 static void     session_id_bytes(const uint8_t *, uint8_t *);
 static int      session_id_parse(const char *, uint8_t *);
-static int      session_hex_digit(char);
 static int      session_key(const char *, size_t, uint8_t *);
 static int      session_slot_new(struct session_slot *, const char *, int,
                     const char *);
@@ -2315,25 +2315,14 @@ session_id_parse(const char *s, uint8_t *id)
     if (strnlen(s, SESSION_ID_LEN + 1) != SESSION_ID_LEN)
         return -1;
     for (k = 0; k < SESSION_ID_LEN / 2; k++) {
-        if ((hi = session_hex_digit(s[2 * k])) == -1 ||
-            (lo = session_hex_digit(s[2 * k + 1])) == -1)
+        if ((hi = encoding_hex_digit(s[2 * k])) == -1 ||
+            (lo = encoding_hex_digit(s[2 * k + 1])) == -1)
             return -1;
         id[k] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
 }
 
-static int
-session_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* SHA-256 of a token with token syntax, else -1. */
 static int

@@ -101,6 +101,17 @@ struct userdb_fields {
     size_t           hash_len;
 };
 
+/* What userdb_rewrite's emit writes: one line, or a batch of records. */
+struct userdb_line {
+    const char  *line;
+    size_t       len;
+};
+
+struct userdb_batch {
+    const struct userdb_user *u;
+    size_t                    n;
+};
+
 struct userdb {
     char                 dir[PATH_MAX];
     char                 path[PATH_MAX];
@@ -134,6 +145,12 @@ static int      userdb_create_file(struct userdb *);
 static int      userdb_append(struct userdb *, const char *, size_t);
 static int      userdb_change(struct userdb *, const char *, int,
                     const struct userdb_user *, const char *);
+static int      userdb_rewrite(struct userdb *, size_t, size_t,
+                    int (*)(int, void *), void *);
+static int      userdb_write_line(int, void *);
+static int      userdb_write_batch(int, void *);
+static int      userdb_batch_unique(struct userdb *, const struct userdb_user *,
+                    size_t);
 static int      userdb_tmp_open(struct userdb *);
 static void     userdb_tmp_abort(struct userdb *, int);
 static int      userdb_tmp_commit(struct userdb *, int);
@@ -174,8 +191,6 @@ static int      userdb_user_ok(const struct userdb_user *, int, char *,
                     size_t);
 static int      userdb_format_line(const struct userdb_user *, int64_t,
                     char *, size_t);
-static int64_t  userdb_days_from_civil(int, int, int);
-static void     userdb_civil_from_days(int64_t, int *, int *, int *);
 static uint64_t userdb_siphash(const uint64_t *, const char *, size_t);
 
 /* ---- handles ---------------------------------------------------------- */
@@ -431,13 +446,11 @@ int
 userdb_import(struct userdb *db, const struct userdb_user *u, size_t n,
     char *err, size_t errlen)
 {
-    struct buf   b;
-    char         why[USERDB_WHY_LEN];
-    uint32_t    *seen = NULL;
-    size_t       i, nseen, pos, at;
-    int          fd, len, rc = -1;
+    struct userdb_batch batch = { u, n };
+    char                why[USERDB_WHY_LEN];
+    size_t              i, at;
+    int                 rc = -1;
 
-    buf_init(&b);
     if (n == 0)
         return 0;
     if (n > USERDB_RECORDS_MAX) {
@@ -452,29 +465,9 @@ userdb_import(struct userdb *db, const struct userdb_user *u, size_t n,
             goto out;
         }
     }
-    /* Duplicates within the batch, with a throw-away table like the
-     * index's, so 100,000 records cost 100,000 hashes. */
-    for (nseen = 16; nseen < 2 * n; nseen *= 2)
-        ;
-    if ((seen = calloc(nseen, sizeof(*seen))) == NULL) {
-        userdb_fail(db, "%s", strerror(errno));
+    if ((rc = userdb_batch_unique(db, u, n)) != 0)
         goto out;
-    }
-    for (i = 0; i < n; i++) {
-        pos = userdb_siphash(db->key, u[i].email, strlen(u[i].email)) &
-            (nseen - 1);
-        while (seen[pos] != 0 && strcmp(u[seen[pos] - 1].email,
-            u[i].email) != 0)
-            pos = (pos + 1) & (nseen - 1);
-        if (seen[pos] != 0) {
-            rc = USERDB_EXISTS;
-            userdb_fail(db, "records %u and %zu: the same email \"%s\"",
-                seen[pos], i + 1, u[i].email);
-            goto out;
-        }
-        seen[pos] = (uint32_t)(i + 1);
-    }
-
+    rc = -1;
     if (userdb_lock(db, F_WRLCK) == -1)
         goto out;
     if (userdb_load(db, USERDB_LOAD_REPAIR) == -1)
@@ -492,42 +485,76 @@ userdb_import(struct userdb *db, const struct userdb_user *u, size_t n,
         userdb_fail(db, "%s: too many users", db->path);
         goto out_locked;
     }
-    if ((fd = userdb_tmp_open(db)) == -1)
-        goto out_locked;
-    if (userdb_write_all(fd, db->ix.map, db->ix.end) == -1)
-        goto write_failed;
-    for (i = 0; i < n; i++) {
-        if (buf_reserve(&b, USERDB_LINE_MAX + 1) == -1) {
-            errno = ENOMEM;
-            goto write_failed;
-        }
-        len = userdb_format_line(&u[i], u[i].created_at, b.data + b.len,
-            b.cap - b.len);
-        if (len == -1)
-            goto write_failed;
-        b.len += (size_t)len;
-        if (b.len >= USERDB_FLUSH_AT || i == n - 1) {
-            if (userdb_write_all(fd, b.data, b.len) == -1)
-                goto write_failed;
-            buf_reset(&b);
-        }
-    }
-    if (userdb_tmp_commit(db, fd) == -1)
-        goto out_locked;
-    rc = 0;
-    if (userdb_load(db, 0) == -1)
-        log_msg(LOG_WARNING, "userdb_import: %s", db->err);
-    goto out_locked;
-
-write_failed:
-    userdb_fail(db, "%s: %s", db->tmppath, strerror(errno));
-    userdb_tmp_abort(db, fd);
+    rc = userdb_rewrite(db, db->ix.end, db->ix.end, userdb_write_batch, &batch);
 out_locked:
     userdb_unlock(db);
 out:
     if (rc != 0)
         userdb_copy_err(db, err, errlen);
+    return rc;
+}
+
+/*
+ * Whether the batch's emails are all different, with a throw-away table
+ * like the index's, so 100,000 records cost 100,000 hashes.  0, or
+ * USERDB_EXISTS / -1 with the reason in db.
+ */
+static int
+userdb_batch_unique(struct userdb *db, const struct userdb_user *u, size_t n)
+{
+    uint32_t *seen;
+    size_t    i, nseen, pos;
+    int       rc = 0;
+
+    for (nseen = 16; nseen < 2 * n; nseen *= 2)
+        ;
+    if ((seen = calloc(nseen, sizeof(*seen))) == NULL)
+        return userdb_fail(db, "%s", strerror(errno));
+    for (i = 0; i < n && rc == 0; i++) {
+        pos = userdb_siphash(db->key, u[i].email, strlen(u[i].email)) &
+            (nseen - 1);
+        while (seen[pos] != 0 && strcmp(u[seen[pos] - 1].email,
+            u[i].email) != 0)
+            pos = (pos + 1) & (nseen - 1);
+        if (seen[pos] != 0) {
+            rc = USERDB_EXISTS;
+            userdb_fail(db, "records %u and %zu: the same email \"%s\"",
+                seen[pos], i + 1, u[i].email);
+        }
+        seen[pos] = (uint32_t)(i + 1);
+    }
     free(seen);
+    return rc;
+}
+
+/* userdb_rewrite's emit for an import: the batch's lines, in chunks. */
+static int
+userdb_write_batch(int fd, void *arg)
+{
+    const struct userdb_batch *batch = arg;
+    struct buf                 b;
+    size_t                     i;
+    int                        len, rc = 0;
+
+    buf_init(&b);
+    for (i = 0; rc == 0 && i < batch->n; i++) {
+        if (buf_reserve(&b, USERDB_LINE_MAX + 1) == -1) {
+            errno = ENOMEM;
+            rc = -1;
+            break;
+        }
+        len = userdb_format_line(&batch->u[i], batch->u[i].created_at,
+            b.data + b.len, b.cap - b.len);
+        if (len == -1) {
+            rc = -1;
+            break;
+        }
+        b.len += (size_t)len;
+        if (b.len >= USERDB_FLUSH_AT || i == batch->n - 1) {
+            rc = userdb_write_all(fd, b.data, b.len);
+            buf_reset(&b);
+        }
+    }
     buf_free(&b);
     return rc;
 }
@@ -537,18 +564,17 @@ out:
 int
 userdb_format_time(int64_t t, char out[USERDB_TIME_LEN + 1])
 {
-    int64_t days, secs;
-    int     y, m, d, n;
+    struct tm tm;
+    time_t    tt = (time_t)t;
+    int       n;
 
-    if (t < 0 || t > USERDB_TIME_MAX) {
+    if (t < 0 || t > USERDB_TIME_MAX || gmtime_r(&tt, &tm) == NULL) {
         errno = EINVAL;
         return -1;
     }
-    days = t / 86400;
-    secs = t % 86400;
-    userdb_civil_from_days(days, &y, &m, &d);
     n = snprintf(out, USERDB_TIME_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-        y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec);
     if (n != USERDB_TIME_LEN) {
         errno = EINVAL;
         return -1;
@@ -909,10 +935,11 @@ userdb_change(struct userdb *db, const char *email, int flags,
     const struct userdb_user *u, const char *expect)
 {
     struct userdb_user   old;
+    struct userdb_line   one;
     const char          *rec;
     char                 line[USERDB_LINE_MAX + 1];
-    size_t               i, reclen, start, stop;
-    int                  fd, len = 0, rc = -1;
+    size_t               i, reclen, start;
+    int                  len = 0, rc = -1;
 
     if (userdb_lock(db, F_WRLCK) == -1)
         return -1;
@@ -940,24 +967,49 @@ userdb_change(struct userdb *db, const char *email, int flags,
     }
     userdb_ix_record(&db->ix, i, &rec, &reclen);
     start = (size_t)(rec - db->ix.map);
-    stop = start + reclen + 1;
-    if ((fd = userdb_tmp_open(db)) == -1)
-        goto out;
-    if (userdb_write_all(fd, db->ix.map, start) == -1 ||
-        userdb_write_all(fd, line, (size_t)len) == -1 ||
-        userdb_write_all(fd, db->ix.map + stop, db->ix.end - stop) == -1) {
-        userdb_fail(db, "%s: %s", db->tmppath, strerror(errno));
-        userdb_tmp_abort(db, fd);
-        goto out;
-    }
-    if (userdb_tmp_commit(db, fd) == -1)
-        goto out;
-    rc = 0;
-    if (userdb_load(db, 0) == -1)
-        log_msg(LOG_WARNING, "userdb_change: %s", db->err);
+    one.line = line;
+    one.len = (size_t)len;
+    rc = userdb_rewrite(db, start, start + reclen + 1, userdb_write_line, &one);
 out:
     userdb_unlock(db);
     return rc;
+}
+
+/*
+ * The one way users.db is rewritten (an update, a delete, an import):
+ * under the exclusive lock the caller holds, users.db.tmp gets the indexed
+ * bytes [0, start), what emit writes, then [stop, end); it is synced,
+ * renamed over users.db and the directory synced; then the view is
+ * reloaded.  0, or -1 with the reason in db and nothing changed.
+ */
+static int
+userdb_rewrite(struct userdb *db, size_t start, size_t stop,
+    int (*emit)(int fd, void *arg), void *arg)
+{
+    int fd;
+
+    if ((fd = userdb_tmp_open(db)) == -1)
+        return -1;
+    if (userdb_write_all(fd, db->ix.map, start) == -1 || emit(fd, arg) == -1 ||
+        userdb_write_all(fd, db->ix.map + stop, db->ix.end - stop) == -1) {
+        userdb_fail(db, "%s: %s", db->tmppath, strerror(errno));
+        userdb_tmp_abort(db, fd);
+        return -1;
+    }
+    if (userdb_tmp_commit(db, fd) == -1)
+        return -1;
+    if (userdb_load(db, 0) == -1)
+        log_msg(LOG_WARNING, "userdb_rewrite: %s", db->err);
+    return 0;
+}
+
+/* userdb_rewrite's emit for a change: one line, or none for a delete. */
+static int
+userdb_write_line(int fd, void *arg)
+{
+    const struct userdb_line *one = arg;
+
+    return userdb_write_all(fd, one->line, one->len);
 }
 
 static int
@@ -1539,6 +1591,7 @@ userdb_time_parse(const char *s, size_t len, int64_t *t)
     static const int    mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
                             30, 31 };
     int                 v[USERDB_TIME_LEN], y, mo, d, h, mi, sec, leap;
+    struct tm           tm;
     size_t              i;
 
     if (len != USERDB_TIME_LEN)
@@ -1563,7 +1616,14 @@ userdb_time_parse(const char *s, size_t len, int64_t *t)
         d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
         sec > 59)
         return -1;
-    *t = userdb_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *t = (int64_t)timegm(&tm);
     return 0;
 }
 
@@ -1641,36 +1701,7 @@ userdb_format_line(const struct userdb_user *u, int64_t created_at,
     return n;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, year >= 0 (Howard
- * Hinnant's algorithm). */
-static int64_t
-userdb_days_from_civil(int y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
 
-    y -= m <= 2;
-    era = y / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void
-userdb_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = z / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 /* SipHash-2-4 of p[0..len) under key k. */
 static uint64_t

@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "encoding.h"
 #include "firstadmin.h"
 #include "http.h"
 #include "jsonw.h"
@@ -95,6 +96,11 @@ static void api_login_answer(struct api_ctx *, struct api_response *,
 static void api_login_failed(struct api_ctx *, struct api_job *,
                 struct api_response *);
 static int  api_create_done(struct api_ctx *, struct api_job *, struct api_response *);
+static int  api_patch_fields(struct api_ctx *, const struct api_fields *, int,
+                int *, struct api_response *);
+static int  api_patch_prove(struct api_job *, const struct api_fields *,
+                const char *, struct api_response *);
+static int  api_patch_hash_new(struct api_job *);
 static int  api_patch_verified(struct api_ctx *, struct api_job *, struct api_response *);
 static int  api_patch_done(struct api_ctx *, struct api_job *, struct api_response *);
 
@@ -104,6 +110,12 @@ static int  api_set_record(struct api_response *r, int status,
                 const struct userdb_user *u);
 static int  api_decode_body(const struct api_request *req,
                 struct api_response *r, struct api_fields *f);
+static int  api_decode_json(const struct api_request *req,
+                struct api_response *r, struct api_fields *f);
+static int  api_decode_form(const struct api_request *req,
+                struct api_response *r, struct api_fields *f);
+static int  api_field_slot(struct api_fields *f, const char *name,
+                const char ***dst, size_t **dlen);
 static void api_fields_free(struct api_fields *f);
 static int  api_authenticate(struct api_ctx *ctx, const struct api_request *req,
                 struct session_info *who, char token[CRYPTO_TOKEN_LEN + 1]);
@@ -416,47 +428,7 @@ api_lower(const char *src, size_t len, char *out, size_t outlen)
     return 0;
 }
 
-/* ---- request bodies ---------------------------------------------------- */
 
-static int
-api_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..len) in place ('+' is a space).  New length, or -1. */
-static long
-api_form_decode(char *s, size_t len)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '+') {
-            s[o++] = ' ';
-        } else if (s[i] == '%') {
-            int h, l;
-
-            if (i + 2 >= len)
-                return -1;
-            h = api_hexval((unsigned char)s[i + 1]);
-            l = api_hexval((unsigned char)s[i + 2]);
-            if (h < 0 || l < 0)
-                return -1;
-            s[o++] = (char)(h * 16 + l);
-            i += 2;
-        } else {
-            s[o++] = s[i];
-        }
-    }
-    s[o] = '\0';
-    return (long)o;
-}
 
 static void
 api_fields_free(struct api_fields *f)
@@ -476,29 +448,41 @@ api_fields_free(struct api_fields *f)
     memset(f, 0, sizeof(*f));
 }
 
+/* Where the body field name goes in f: 0 with *dst and *dlen set, or -1
+ * for a field no handler reads (ignored). */
+static int
+api_field_slot(struct api_fields *f, const char *name, const char ***dst,
+    size_t **dlen)
+{
+    if (strcmp(name, "email") == 0) {
+        *dst = &f->email;
+        *dlen = &f->email_len;
+    } else if (strcmp(name, "password") == 0) {
+        *dst = &f->password;
+        *dlen = &f->password_len;
+    } else if (strcmp(name, "current_password") == 0) {
+        *dst = &f->current_password;
+        *dlen = &f->current_password_len;
+    } else if (strcmp(name, "role") == 0) {
+        *dst = &f->role;
+        *dlen = &f->role_len;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Keeps field name = v[0..len) in f.  0, or -1 when it was given twice. */
 static int
 api_form_field(struct api_fields *f, const char *name, const char *v, size_t len)
 {
     const char **dst;
     size_t      *dlen;
 
-    if (strcmp(name, "email") == 0) {
-        dst = &f->email;
-        dlen = &f->email_len;
-    } else if (strcmp(name, "password") == 0) {
-        dst = &f->password;
-        dlen = &f->password_len;
-    } else if (strcmp(name, "current_password") == 0) {
-        dst = &f->current_password;
-        dlen = &f->current_password_len;
-    } else if (strcmp(name, "role") == 0) {
-        dst = &f->role;
-        dlen = &f->role_len;
-    } else {
-        return 0;           /* other fields are ignored */
-    }
+    if (api_field_slot(f, name, &dst, &dlen) == -1)
+        return 0;
     if (*dst != NULL)
-        return -1;          /* given twice */
+        return -1;
     *dst = v;
     *dlen = len;
     return 0;
@@ -521,94 +505,102 @@ api_decode_body(const struct api_request *req, struct api_response *r,
         api_error(r, 400, "a request body is required");
         return -1;
     }
-    if (ct == NULL) {
-        api_error(r, 415, "Content-Type must be application/json or "
-            "application/x-www-form-urlencoded");
-        return -1;
-    }
     /* The media type, without parameters such as charset. */
-    for (ctlen = 0; ctlen < ct->value_len && ct->value[ctlen] != ';' &&
-        ct->value[ctlen] != ' ' && ct->value[ctlen] != '\t'; ctlen++)
+    for (ctlen = 0; ct != NULL && ctlen < ct->value_len &&
+        ct->value[ctlen] != ';' && ct->value[ctlen] != ' ' &&
+        ct->value[ctlen] != '\t'; ctlen++)
         ;
-    if (ctlen == 16 && strncasecmp(ct->value, "application/json", 16) == 0) {
-        struct json_tokener *tok = json_tokener_new();
-        struct json_object  *obj;
-        struct json_object_iter it;
-
-        if (tok == NULL) {
-            api_error(r, 500, "out of memory");
-            return -1;
-        }
-        obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-        if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) != req->body_len ||
-            !json_object_is_type(obj, json_type_object)) {
-            json_tokener_free(tok);
-            json_object_put(obj);
-            api_error(r, 400, "the body is not a JSON object");
-            return -1;
-        }
-        json_tokener_free(tok);
-        f->json = obj;
-        json_object_object_foreachC(obj, it) {
-            const char *v;
-            int         n;
-
-            if (strcmp(it.key, "email") != 0 && strcmp(it.key, "password") != 0 &&
-                strcmp(it.key, "current_password") != 0 &&
-                strcmp(it.key, "role") != 0)
-                continue;
-            if (!json_object_is_type(it.val, json_type_string)) {
-                char msg[96];
-
-                snprintf(msg, sizeof(msg), "\"%s\" must be a string", it.key);
-                api_fields_free(f);
-                api_error(r, 400, msg);
-                return -1;
-            }
-            v = json_object_get_string(it.val);
-            n = json_object_get_string_len(it.val);
-            api_form_field(f, it.key, v, (size_t)n);
-        }
-        return 0;
-    }
-    if (ctlen == 33 &&
-        strncasecmp(ct->value, "application/x-www-form-urlencoded", 33) == 0) {
-        char  *p, *end, *amp, *eq;
-
-        if ((f->form = malloc(req->body_len + 1)) == NULL) {
-            api_error(r, 500, "out of memory");
-            return -1;
-        }
-        memcpy(f->form, req->body, req->body_len);
-        f->form[req->body_len] = '\0';
-        f->form_len = req->body_len;
-        for (p = f->form, end = f->form + req->body_len; p < end; p = amp + 1) {
-            long nl, vl;
-
-            if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
-                amp = end;
-            *amp = '\0';
-            if (amp == p)
-                continue;
-            if ((eq = strchr(p, '=')) == NULL)
-                eq = amp;
-            else
-                *eq++ = '\0';
-            nl = api_form_decode(p, strlen(p));
-            vl = eq < amp ? api_form_decode(eq, (size_t)(amp - eq)) : 0;
-            if (nl < 0 || vl < 0 ||
-                api_form_field(f, p, eq < amp ? eq : "", (size_t)vl) == -1) {
-                api_fields_free(f);
-                api_error(r, 400, "the form body is malformed");
-                return -1;
-            }
-        }
-        return 0;
-    }
+    if (ct != NULL && ctlen == 16 &&
+        strncasecmp(ct->value, "application/json", 16) == 0)
+        return api_decode_json(req, r, f);
+    if (ct != NULL && ctlen == 33 &&
+        strncasecmp(ct->value, "application/x-www-form-urlencoded", 33) == 0)
+        return api_decode_form(req, r, f);
     api_error(r, 415, "Content-Type must be application/json or "
         "application/x-www-form-urlencoded");
     return -1;
+}
+
+/* A JSON object body: the fields api_form_field knows must be strings,
+ * others are ignored.  As api_decode_body. */
+static int
+api_decode_json(const struct api_request *req, struct api_response *r,
+    struct api_fields *f)
+{
+    struct json_tokener     *tok = json_tokener_new();
+    struct json_object      *obj;
+    struct json_object_iter  it;
+    char                     msg[96];
+
+    if (tok == NULL) {
+        api_error(r, 500, "out of memory");
+        return -1;
+    }
+    obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+    if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != req->body_len ||
+        !json_object_is_type(obj, json_type_object)) {
+        json_tokener_free(tok);
+        json_object_put(obj);
+        api_error(r, 400, "the body is not a JSON object");
+        return -1;
+    }
+    json_tokener_free(tok);
+    f->json = obj;
+    json_object_object_foreachC(obj, it) {
+        const char **dst;
+        size_t      *dlen;
+
+        if (api_field_slot(f, it.key, &dst, &dlen) == -1)
+            continue;
+        if (!json_object_is_type(it.val, json_type_string)) {
+            snprintf(msg, sizeof(msg), "\"%s\" must be a string", it.key);
+            api_fields_free(f);
+            api_error(r, 400, msg);
+            return -1;
+        }
+        api_form_field(f, it.key, json_object_get_string(it.val),
+            (size_t)json_object_get_string_len(it.val));
+    }
+    return 0;
+}
+
+/* An application/x-www-form-urlencoded body, decoded in a copy the fields
+ * point into.  As api_decode_body. */
+static int
+api_decode_form(const struct api_request *req, struct api_response *r,
+    struct api_fields *f)
+{
+    char *p, *end, *amp, *eq;
+    long  nl, vl;
+
+    if ((f->form = malloc(req->body_len + 1)) == NULL) {
+        api_error(r, 500, "out of memory");
+        return -1;
+    }
+    memcpy(f->form, req->body, req->body_len);
+    f->form[req->body_len] = '\0';
+    f->form_len = req->body_len;
+    for (p = f->form, end = f->form + req->body_len; p < end; p = amp + 1) {
+        if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+            amp = end;
+        *amp = '\0';
+        if (amp == p)
+            continue;
+        if ((eq = strchr(p, '=')) == NULL)
+            eq = amp;
+        else
+            *eq++ = '\0';
+        nl = encoding_percent_decode(p, strlen(p), 1);
+        vl = eq < amp ? encoding_percent_decode(eq, (size_t)(amp - eq), 1) : 0;
+        if (nl < 0 || vl < 0 ||
+            api_form_field(f, p, eq < amp ? eq : "", (size_t)vl) == -1) {
+            api_fields_free(f);
+            api_error(r, 400, "the form body is malformed");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---- authentication ---------------------------------------------------- */
@@ -677,27 +669,8 @@ api_target_email(const struct api_request *req, char *out, size_t outlen)
     memcpy(tmp, h->path + 7, n);
     tmp[n] = '\0';
     /* '+' stays '+' in a path. */
-    {
-        size_t i, o = 0;
-
-        for (i = 0; i < n; i++) {
-            if (tmp[i] == '%' && i + 2 < n) {
-                int hi = api_hexval((unsigned char)tmp[i + 1]);
-                int lo = api_hexval((unsigned char)tmp[i + 2]);
-
-                if (hi < 0 || lo < 0)
-                    return -1;
-                tmp[o++] = (char)(hi * 16 + lo);
-                i += 2;
-            } else if (tmp[i] == '%') {
-                return -1;
-            } else {
-                tmp[o++] = tmp[i];
-            }
-        }
-        len = (long)o;
-        tmp[o] = '\0';
-    }
+    if ((len = encoding_percent_decode(tmp, n, 0)) == -1)
+        return -1;
     if (!userdb_email_valid(tmp, (size_t)len))
         return -1;
     return api_lower(tmp, (size_t)len, out, outlen);
@@ -1110,17 +1083,8 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
 static void
 api_location(struct api_response *r, const char *email)
 {
-    const char *p;
-
     buf_append_str(&r->headers, "Location: /users/");
-    for (p = email; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-
-        if (isalnum(c) || strchr("-._~!$&'*+=@", c) != NULL)
-            buf_append(&r->headers, p, 1);
-        else
-            buf_appendf(&r->headers, "%%%02X", c);
-    }
+    encoding_percent_encode(&r->headers, email);
     buf_append_str(&r->headers, "\r\n");
 }
 
@@ -1294,37 +1258,18 @@ api_user_patch(struct api_ctx *ctx, const struct api_request *req,
     struct api_fields   f;
     struct api_job     *job = &r->job;
     char                target[USERDB_EMAIL_MAX + 1], token[CRYPTO_TOKEN_LEN + 1];
-    int                 is_admin, self, role = 0;
+    int                 is_admin, role = 0, rc;
 
     if (api_user_begin(ctx, req, r, &who, target, token) == -1)
         return API_DONE;
     is_admin = who.role == USERDB_ROLE_ADMIN;
-    self = strcmp(who.email, target) == 0;
-    if (!is_admin && !self) {
+    if (!is_admin && strcmp(who.email, target) != 0) {
         api_error(r, 403, "you may only change your own record");
         return API_DONE;
     }
     if (api_decode_body(req, r, &f) == -1)
         return API_DONE;
-    if (f.password == NULL && f.role == NULL) {
-        api_fields_free(&f);
-        api_error(r, 400, "nothing to change: give password or role");
-        return API_DONE;
-    }
-    if (f.role != NULL) {
-        if ((role = api_parse_role(f.role, f.role_len)) == -1) {
-            api_fields_free(&f);
-            api_error(r, 400, "role must be \"admin\" or \"user\"");
-            return API_DONE;
-        }
-        if (!is_admin) {
-            api_fields_free(&f);
-            api_error(r, 403, "only administrators may change roles");
-            return API_DONE;
-        }
-    }
-    if (f.password != NULL &&
-        api_check_password(ctx, f.password, f.password_len, r, "password") == -1) {
+    if (api_patch_fields(ctx, &f, is_admin, &role, r) == -1) {
         api_fields_free(&f);
         return API_DONE;
     }
@@ -1343,39 +1288,71 @@ api_user_patch(struct api_ctx *ctx, const struct api_request *req,
     explicit_bzero(token, sizeof(token));
     if (f.password == NULL) {
         /* A role change alone needs no hashing. */
-        api_fields_free(&f);
-        explicit_bzero(u.hash, sizeof(u.hash));
-        job->result = 0;
-        job->found = 0;
-        return api_patch_done(ctx, job, r);
-    }
-    memcpy(job->new_password, f.password, f.password_len);
-    job->found = 1;     /* a new password is to be stored */
-    if (!is_admin) {
-        if (f.current_password == NULL) {
-            api_fields_free(&f);
-            api_wipe_job(job);
-            api_error(r, 400, "give your current password to change it");
-            return API_DONE;
-        }
-        /* As at login: too long or holding a NUL, it cannot match. */
-        if (f.current_password_len >= sizeof(job->password) ||
-            memchr(f.current_password, '\0', f.current_password_len) != NULL) {
-            api_fields_free(&f);
-            api_wipe_job(job);
-            api_error(r, 403, "the current password is wrong");
-            return API_DONE;
-        }
-        memcpy(job->password, f.current_password, f.current_password_len);
-        snprintf(job->hash, sizeof(job->hash), "%s", u.hash);
-        explicit_bzero(u.hash, sizeof(u.hash));
-        api_fields_free(&f);
-        job->kind = API_JOB_VERIFY;
-        job->step = STEP_PATCH_VERIFIED;
-        return API_PENDING;
+        rc = api_patch_done(ctx, job, r);
+    } else {
+        memcpy(job->new_password, f.password, f.password_len);
+        job->found = 1;     /* a new password is to be stored */
+        rc = is_admin ? api_patch_hash_new(job) :
+            api_patch_prove(job, &f, u.hash, r);
     }
     explicit_bzero(u.hash, sizeof(u.hash));
     api_fields_free(&f);
+    return rc;
+}
+
+/* What a PATCH may change and who may: 0 with *role (0: unchanged), or -1
+ * with r answered. */
+static int
+api_patch_fields(struct api_ctx *ctx, const struct api_fields *f, int is_admin,
+    int *role, struct api_response *r)
+{
+    if (f->password == NULL && f->role == NULL) {
+        api_error(r, 400, "nothing to change: give password or role");
+        return -1;
+    }
+    if (f->role != NULL && (*role = api_parse_role(f->role, f->role_len)) == -1) {
+        api_error(r, 400, "role must be \"admin\" or \"user\"");
+        return -1;
+    }
+    if (f->role != NULL && !is_admin) {
+        api_error(r, 403, "only administrators may change roles");
+        return -1;
+    }
+    if (f->password != NULL &&
+        api_check_password(ctx, f->password, f->password_len, r, "password") == -1)
+        return -1;
+    return 0;
+}
+
+/* A user's own change: the current password is verified against hash
+ * first (STEP_PATCH_VERIFIED).  API_PENDING, or API_DONE with r answered. */
+static int
+api_patch_prove(struct api_job *job, const struct api_fields *f,
+    const char *hash, struct api_response *r)
+{
+    if (f->current_password == NULL) {
+        api_wipe_job(job);
+        api_error(r, 400, "give your current password to change it");
+        return API_DONE;
+    }
+    /* As at login: too long or holding a NUL, it cannot match. */
+    if (f->current_password_len >= sizeof(job->password) ||
+        memchr(f->current_password, '\0', f->current_password_len) != NULL) {
+        api_wipe_job(job);
+        api_error(r, 403, "the current password is wrong");
+        return API_DONE;
+    }
+    memcpy(job->password, f->current_password, f->current_password_len);
+    snprintf(job->hash, sizeof(job->hash), "%s", hash);
+    job->kind = API_JOB_VERIFY;
+    job->step = STEP_PATCH_VERIFIED;
+    return API_PENDING;
+}
+
+/* The new password of job is hashed next (STEP_PATCH_HASHED). */
+static int
+api_patch_hash_new(struct api_job *job)
+{
     memcpy(job->password, job->new_password, sizeof(job->password));
     job->kind = API_JOB_HASH;
     job->step = STEP_PATCH_HASHED;
@@ -1394,10 +1371,7 @@ api_patch_verified(struct api_ctx *ctx, struct api_job *job,
     }
     /* The change stands only while this is still the user's hash. */
     memcpy(job->verified, job->hash, sizeof(job->verified));
-    memcpy(job->password, job->new_password, sizeof(job->password));
-    job->kind = API_JOB_HASH;
-    job->step = STEP_PATCH_HASHED;
-    return API_PENDING;
+    return api_patch_hash_new(job);
 }
 
 /* Stores the change; job->found says whether job->hash is a new hash. */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "encoding.h"
 #include "http.h"
 
 /* Empty lines tolerated before the request line (RFC 9112 section 2.2). */
@@ -83,7 +84,6 @@ static void http_chunk_line_reset(struct http_parser *p);
 static int  http_chunk_byte(struct http_parser *p, unsigned char c);
 static int  http_chunk_size_byte(struct http_parser *p, unsigned char c);
 static int  http_trailer_byte(struct http_parser *p, unsigned char c);
-static int  http_hex_value(unsigned char c);
 
 void
 http_parser_init(struct http_parser *p, size_t max_body)
@@ -512,22 +512,15 @@ static void
 http_note_coding(const char *v, size_t len, struct http_fields *f)
 {
     const char *e;
-    size_t      i = 0, start, n;
+    size_t      pos = 0, n;
 
-    while (i <= len) {
-        start = i;
-        while (i < len && v[i] != ',')
-            i++;
-        e = v + start;
-        n = i - start;
-        http_trim_ows(&e, &n);
-        if (n > 0) {
-            if (http_eq_nocase(e, n, "chunked"))
-                f->te_chunked++;
-            else
-                f->te_other = 1;
-        }
-        i++;
+    while (http_list_next(v, len, &pos, &e, &n)) {
+        if (n == 0)
+            continue;
+        if (http_eq_nocase(e, n, "chunked"))
+            f->te_chunked++;
+        else
+            f->te_other = 1;
     }
 }
 
@@ -543,22 +536,31 @@ http_request_header(const struct http_request *req, const char *name)
 }
 
 int
+http_list_next(const char *v, size_t len, size_t *pos, const char **e,
+    size_t *n)
+{
+    size_t start = *pos, i = start;
+
+    if (start > len)
+        return 0;
+    while (i < len && v[i] != ',')
+        i++;
+    *e = v + start;
+    *n = i - start;
+    http_trim_ows(e, n);
+    *pos = i + 1;
+    return 1;
+}
+
+int
 http_list_has_token(const char *value, size_t len, const char *token)
 {
     const char *e;
-    size_t      i = 0, start, n;
+    size_t      pos = 0, n;
 
-    while (i <= len) {
-        start = i;
-        while (i < len && value[i] != ',')
-            i++;
-        e = value + start;
-        n = i - start;
-        http_trim_ows(&e, &n);
+    while (http_list_next(value, len, &pos, &e, &n))
         if (http_eq_nocase(e, n, token))
             return 1;
-        i++;
-    }
     return 0;
 }
 
@@ -653,17 +655,6 @@ http_chunk_byte(struct http_parser *p, unsigned char c)
     }
 }
 
-static int
-http_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* chunk-size [ BWS ";" ext ] CRLF, a byte at a time. */
 static int
@@ -699,7 +690,7 @@ http_chunk_size_byte(struct http_parser *p, unsigned char c)
 
     switch (p->in_ext) {
     case HTTP_CHUNK_DIGITS:
-        if ((d = http_hex_value(c)) >= 0) {
+        if ((d = encoding_hex_digit(c)) >= 0) {
             /* 16 hex digits fill 64 bits, so this also stops overflow. */
             if (++p->chunk_digits > 16)
                 return http_fail(p, 400, "chunk size too large");

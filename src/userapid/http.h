@@ -133,6 +133,14 @@ int         http_parse_body(struct http_parser *p, const char *in, size_t len,
 const struct http_header *
             http_request_header(const struct http_request *req, const char *name);
 
+/*
+ * The elements of a comma-separated field value (RFC 9110, 5.6.1), one per
+ * call: from *pos (0 to start), the next element with OWS trimmed in *e and
+ * *n (n may be 0: an empty element).  Returns 1, or 0 after the last one.
+ */
+int         http_list_next(const char *value, size_t len, size_t *pos,
+                const char **e, size_t *n);
+
 /* Whether a comma-separated field value lists token (case-insensitive). */
 int         http_list_has_token(const char *value, size_t len, const char *token);
 

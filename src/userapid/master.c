@@ -184,10 +184,7 @@ master_prepare_state(const struct config *c)
     userdb_close(db);
     if (rc == -1)
         return -1;
-    scfg.ttl = c->session_ttl;
-    scfg.max_age = c->session_max_age;
-    scfg.max_sessions = c->max_sessions;
-    scfg.max_per_user = c->max_sessions_per_user;
+    config_session(c, &scfg);
     if ((st = session_open(c->state_dir, &scfg, 0, err, sizeof(err))) == NULL) {
         log_msg(LOG_ERR, "%s", err);
         return -1;

@@ -147,6 +147,7 @@ struct worker {
 };
 
 static int      worker_setup(struct worker *w);
+static int      worker_open_state(struct worker *w);
 static void     worker_accept(struct worker *w, int lfd);
 static void     worker_reject(struct worker *w, int fd, const char *why);
 static void     worker_signal(struct worker *w);
@@ -359,43 +360,8 @@ worker_setup(struct worker *w)
     w->timers[TIMER_HEADER].duration_ms = (uint64_t)w->cfg->header_timeout * 1000;
     w->timers[TIMER_KEEPALIVE].duration_ms = (uint64_t)w->cfg->keepalive_timeout * 1000;
     w->timers[TIMER_LINGER].duration_ms = LINGER_MS;
-    w->api.cfg = w->cfg;
-    w->api.status = a->status;
-    w->api.throttle = a->throttle;
-    {
-        struct session_cfg scfg;
-        char               err[USERDB_ERR_LEN];
-
-        if ((w->api.db = userdb_open(w->cfg->state_dir, 0, err, sizeof(err))) == NULL) {
-            log_msg(LOG_ERR, "worker: %s", err);
-            return -1;
-        }
-        scfg.ttl = w->cfg->session_ttl;
-        scfg.max_age = w->cfg->session_max_age;
-        scfg.max_sessions = w->cfg->max_sessions;
-        scfg.max_per_user = w->cfg->max_sessions_per_user;
-        w->api.sessions = session_open(w->cfg->state_dir, &scfg, 0, err, sizeof(err));
-        if (w->api.sessions == NULL) {
-            log_msg(LOG_ERR, "worker: %s", err);
-            return -1;
-        }
-        w->api.dummy_hash = auth_dummy_hash((unsigned long)w->cfg->password_cost);
-        if (w->api.dummy_hash == NULL) {
-            log_msg(LOG_ERR, "worker: cannot make the dummy hash: %s", strerror(errno));
-            return -1;
-        }
-        /* As many hashing threads as CPUs in every worker: connections
-         * are not spread evenly over workers, hashing capacity must be. */
-        if ((w->pool = hashpool_new(worker_cpus())) == NULL) {
-            log_msg(LOG_ERR, "worker: cannot start the hashing thread: %s",
-                strerror(errno));
-            return -1;
-        }
-        ev.events = EPOLLIN;
-        ev.data.ptr = &w->pool_tag;
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, hashpool_fd(w->pool), &ev) == -1)
-            return -1;
-    }
+    if (worker_open_state(w) == -1)
+        return -1;
     api_response_init(&w->res);
     snprintf(w->server, sizeof(w->server), "userapid/%s", USERAPID_VERSION);
     if (getrandom(&w->id_prefix, sizeof(w->id_prefix), 0) != sizeof(w->id_prefix))
@@ -464,6 +430,48 @@ worker_drain_start(struct worker *w)
                 conn_close(w, c);
         }
     }
+}
+
+/* What the handlers work on: the database, the session table, the dummy
+ * hash of unknown logins and the hashing threads. */
+static int
+worker_open_state(struct worker *w)
+{
+    const struct worker_args *a = w->args;
+    struct epoll_event        ev;
+    struct session_cfg        scfg;
+    char                      err[USERDB_ERR_LEN];
+
+    w->api.cfg = w->cfg;
+    w->api.status = a->status;
+    w->api.throttle = a->throttle;
+    if ((w->api.db = userdb_open(w->cfg->state_dir, 0, err, sizeof(err))) == NULL) {
+        log_msg(LOG_ERR, "worker: %s", err);
+        return -1;
+    }
+    config_session(w->cfg, &scfg);
+    w->api.sessions = session_open(w->cfg->state_dir, &scfg, 0, err, sizeof(err));
+    if (w->api.sessions == NULL) {
+        log_msg(LOG_ERR, "worker: %s", err);
+        return -1;
+    }
+    w->api.dummy_hash = auth_dummy_hash((unsigned long)w->cfg->password_cost);
+    if (w->api.dummy_hash == NULL) {
+        log_msg(LOG_ERR, "worker: cannot make the dummy hash: %s", strerror(errno));
+        return -1;
+    }
+    /* As many hashing threads as CPUs in every worker: connections
+     * are not spread evenly over workers, hashing capacity must be. */
+    if ((w->pool = hashpool_new(worker_cpus())) == NULL) {
+        log_msg(LOG_ERR, "worker: cannot start the hashing thread: %s",
+            strerror(errno));
+        return -1;
+    }
+    ev.events = EPOLLIN;
+    ev.data.ptr = &w->pool_tag;
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, hashpool_fd(w->pool), &ev) == -1)
+        return -1;
+    return 0;
 }
 
 static void
