@@ -184,33 +184,38 @@ log_escape(const char *in, char *out, size_t outlen)
     return o;
 }
 
-void
-log_msg(int prio, const char *fmt, ...)
+/* Formats and writes one entry, unless prio is above the level. */
+static void
+log_vevent(int prio, const char *msgid, const char *const *extra,
+    const char *fmt, va_list ap)
 {
-    char    msg[LOG_LINE_MAX];
-    va_list ap;
+    char msg[LOG_LINE_MAX];
 
     if (prio > log_level)
         return;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_write(prio, msgid, extra, msg);
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vevent(prio, NULL, NULL, fmt, ap);
     va_end(ap);
-    log_write(prio, NULL, NULL, msg);
 }
 
 void
 log_event(int prio, const char *msgid, const char *const *extra,
     const char *fmt, ...)
 {
-    char    msg[LOG_LINE_MAX];
     va_list ap;
 
-    if (prio > log_level)
-        return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_vevent(prio, msgid, extra, fmt, ap);
     va_end(ap);
-    log_write(prio, msgid, extra, msg);
 }
 
 void

@@ -31,12 +31,18 @@ status_destroy(struct status *st)
 }
 
 uint64_t
-status_monotonic_ms(void)
+status_monotonic_us(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+status_monotonic_ms(void)
+{
+    return status_monotonic_us() / 1000;
 }
 
 int64_t

@@ -39,6 +39,8 @@ struct status {
 struct status *status_create(void);
 void           status_destroy(struct status *st);
 int64_t        status_uptime(const struct status *st);
+/* CLOCK_MONOTONIC in microseconds and milliseconds. */
+uint64_t       status_monotonic_us(void);
 uint64_t       status_monotonic_ms(void);
 
 /* Reserves one connection against limit; returns 0, or -1 when full. */

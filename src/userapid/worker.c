@@ -186,7 +186,6 @@ static void     conn_timer_update(struct worker *w, struct conn *c);
 static void     conn_timer_set(struct worker *w, struct conn *c,
                     enum timer_list t, int refresh);
 static void     conn_timer_unlink(struct worker *w, struct conn *c);
-static uint64_t now_us(void);
 static int      worker_cpus(void);
 
 static int
@@ -202,14 +201,6 @@ worker_cpus(void)
     return n < 1 ? 1 : n > HASH_THREADS_MAX ? HASH_THREADS_MAX : n;
 }
 
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 int
 worker_run(const struct worker_args *a)
@@ -875,7 +866,7 @@ conn_step_head(struct worker *w, struct conn *c, int *progress)
         if (n > 0) {
             if (!c->head_started) {
                 c->head_started = 1;
-                c->req_start_us = now_us();
+                c->req_start_us = status_monotonic_us();
                 http_parser_init(&c->parser, (size_t)w->cfg->max_body_size);
                 conn_timer_set(w, c, TIMER_HEADER, 1);
             }
@@ -1049,8 +1040,14 @@ conn_respond(struct worker *w, struct conn *c)
     int                  keep;
 
     keep = req->keep_alive && !w->draining && w->cfg->keepalive_timeout > 0;
-    snprintf(path, sizeof(path), "%.*s", (int)(req->path_len > 500 ? 500 : req->path_len),
-        req->path);
+    /* The path is for the access log only: no copy when it is off. */
+    path[0] = '\0';
+    if (w->cfg->access_log) {
+        size_t n = req->path_len > 500 ? 500 : req->path_len;
+
+        memcpy(path, req->path, n);
+        path[n] = '\0';
+    }
     conn_queue(w, c, req->version, keep, req->method == HTTP_METHOD_HEAD,
         http_method_name(req->method), path);
     conn_next_request(w, c);
@@ -1102,7 +1099,7 @@ conn_error(struct worker *w, struct conn *c, int status, const char *message)
             500 : io->req.path_len), io->req.path);
     }
     if (c->req_start_us == 0)
-        c->req_start_us = now_us();
+        c->req_start_us = status_monotonic_us();
     api_response_reset(&w->res);
     api_error(&w->res, status, message);
     conn_queue(w, c, 11, 0, 0, method, path);
@@ -1152,7 +1149,7 @@ conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
         la.method = method;
         la.path = path;
         la.status = r->status;
-        la.duration_us = now_us() - c->req_start_us;
+        la.duration_us = status_monotonic_us() - c->req_start_us;
         la.user = r->user[0] ? r->user : NULL;
         log_access(&la);
     }
@@ -1179,7 +1176,7 @@ conn_next_request(struct worker *w, struct conn *c)
     if (io->in_len > 0) {
         /* A pipelined request is already here. */
         c->head_started = 1;
-        c->req_start_us = now_us();
+        c->req_start_us = status_monotonic_us();
         conn_timer_set(w, c, TIMER_HEADER, 1);
     }
 }
