@@ -56,7 +56,7 @@ LIB          := $(BUILD)/libuserapid.a
 
 DAEMON       := $(BUILD)/userapid
 DAEMON_OBJS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapid/*.c))
-DAEMON_PKGS   = $(LIB_PKGS) json-c
+DAEMON_PKGS   = $(LIB_PKGS) json-c libssl
 
 CTL          := $(BUILD)/userapictl
 CTL_OBJS     := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapictl/*.c))

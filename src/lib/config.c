@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
@@ -97,6 +98,18 @@ static int  config_set_max_sessions(struct config_ctx *, const char *);
 static int  config_set_max_sessions_per_user(struct config_ctx *,
                 const char *);
 static int  config_set_cookie_secure(struct config_ctx *, const char *);
+static int  config_set_cookie_samesite(struct config_ctx *, const char *);
+static int  config_set_tls_certificate(struct config_ctx *, const char *);
+static int  config_set_tls_key(struct config_ctx *, const char *);
+static int  config_tls_path(struct config_ctx *, const char *, char *, size_t);
+static int  config_set_hsts_max_age(struct config_ctx *, const char *);
+static int  config_set_trusted_proxies(struct config_ctx *, const char *);
+static int  config_set_cors_origins(struct config_ctx *, const char *);
+static int  config_origin_ok(const char *, size_t);
+static int  config_set_login_account_max_failures(struct config_ctx *,
+                const char *);
+static int  config_listen_flags(struct config_ctx *, const char *, int *);
+static int  config_check(const struct config *, char *, size_t);
 static int  config_bool(struct config_ctx *, const char *, int *);
 static int  config_set_login_max_failures(struct config_ctx *, const char *);
 static int  config_set_login_window(struct config_ctx *, const char *);
@@ -124,6 +137,13 @@ static const struct config_key config_keys[] = {
     { "max_sessions",       config_set_max_sessions,        0 },
     { "max_sessions_per_user", config_set_max_sessions_per_user, 0 },
     { "cookie_secure",      config_set_cookie_secure,       0 },
+    { "cookie_samesite",    config_set_cookie_samesite,     0 },
+    { "tls_certificate",    config_set_tls_certificate,     0 },
+    { "tls_key",            config_set_tls_key,             0 },
+    { "hsts_max_age",       config_set_hsts_max_age,        0 },
+    { "trusted_proxies",    config_set_trusted_proxies,     0 },
+    { "cors_origins",       config_set_cors_origins,        0 },
+    { "login_account_max_failures", config_set_login_account_max_failures, 0 },
     { "login_max_failures", config_set_login_max_failures,  0 },
     { "login_window",       config_set_login_window,        0 },
     { "login_lockout",      config_set_login_lockout,       0 },
@@ -166,6 +186,7 @@ config_defaults(struct config *c)
     c->max_sessions_per_user = 10;
     c->cookie_secure = 0;
     c->login_max_failures = 10;
+    c->login_account_max_failures = 0;     /* 10 x login_max_failures */
     c->login_window = 900;
     c->login_lockout = 900;
     c->registration_max_per_ip = 10;
@@ -195,6 +216,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
     ctx.c = c;
     ctx.listen_replace = 1;
     ctx.listen_lines = listen_lines;
+    snprintf(c->file, sizeof(c->file), "%s", path);
 
     for (;;) {
         lineno++;
@@ -307,7 +329,77 @@ config_read(const struct config_source *src, struct config *c, char *err,
     if (src->state_dir != NULL && config_set_option(c, "--state-dir",
         "state_dir", src->state_dir, 0, err, errlen) == -1)
         return -1;
+    /* Unset, the account's limit is ten times the address's. */
+    if (c->login_account_max_failures == 0)
+        c->login_account_max_failures = c->login_max_failures > 100000 ?
+            1000000 : 10 * c->login_max_failures;
+    return config_check(c, err, errlen);
+}
+
+/*
+ * What only the whole configuration can tell: a TLS listener needs a
+ * certificate and a key; a SameSite=None cookie needs Secure; the limit
+ * per account must be above the one per address, or one address could
+ * slow an account down for everybody.  0, or -1 with err naming where.
+ */
+static int
+config_check(const struct config *c, char *err, size_t errlen)
+{
+    int i, tls = 0;
+
+    for (i = 0; i < c->nlisten; i++) {
+        const struct config_listen *l = &c->listen[i];
+
+        if (!(l->flags & CONFIG_LISTEN_TLS))
+            continue;
+        tls = 1;
+        if (c->tls_certificate[0] != '\0' && c->tls_key[0] != '\0')
+            continue;
+        if (l->line > 0)
+            snprintf(err, errlen, "%s:%d: listen: \"%s tls\" needs "
+                "tls_certificate and tls_key", c->file, l->line, l->text);
+        else
+            snprintf(err, errlen, "--listen: \"%s tls\" needs tls_certificate "
+                "and tls_key", l->text);
+        return -1;
+    }
+    if (c->cookie_samesite == CONFIG_SAMESITE_NONE && !tls && !c->cookie_secure) {
+        snprintf(err, errlen, "%s: cookie_samesite = none needs a TLS listener "
+            "or cookie_secure = yes (browsers drop SameSite=None cookies "
+            "without Secure)", c->file[0] ? c->file : "configuration");
+        return -1;
+    }
+    if (c->login_account_max_failures <= c->login_max_failures) {
+        snprintf(err, errlen, "%s: login_account_max_failures (%ld) must be "
+            "above login_max_failures (%ld), or one address could slow an "
+            "account down for everyone", c->file[0] ? c->file : "configuration",
+            c->login_account_max_failures, c->login_max_failures);
+        return -1;
+    }
     return 0;
+}
+
+/* " tls proxy" after a listen address into CONFIG_LISTEN_* flags. */
+static int
+config_listen_flags(struct config_ctx *ctx, const char *s, int *flags)
+{
+    size_t n;
+
+    *flags = 0;
+    for (;;) {
+        s += strspn(s, " \t");
+        if (*s == '\0')
+            return 0;
+        n = strcspn(s, " \t");
+        if (n == 3 && strncmp(s, "tls", 3) == 0)
+            *flags |= CONFIG_LISTEN_TLS;
+        else if (n == 5 && strncmp(s, "proxy", 5) == 0)
+            *flags |= CONFIG_LISTEN_PROXY;
+        else
+            return config_why(ctx, "unknown flag \"%.*s\" (tls, proxy)",
+                (int)n, s);
+        s += n;
+    }
 }
 
 int
@@ -723,8 +815,21 @@ config_set_listen(struct config_ctx *ctx, const char *value)
     char                    as[sizeof(l.text) + 8] = "", where[32] = "";
     int                     i;
 
-    if (config_listen_parse(value, &l, ctx->why, sizeof(ctx->why)) == -1)
+    char                    addr[sizeof(l.text) + 1];
+    size_t                  alen = strcspn(value, " \t");
+    int                     flags;
+
+    if (alen >= sizeof(addr))
+        return config_why(ctx, "\"%.*s\" is longer than %zu bytes", (int)alen,
+            value, sizeof(l.text) - 1);
+    memcpy(addr, value, alen);
+    addr[alen] = '\0';
+    if (config_listen_flags(ctx, value + alen, &flags) == -1 ||
+        config_listen_parse(addr, &l, ctx->why, sizeof(ctx->why)) == -1)
         return -1;
+    l.flags = flags;
+    l.line = ctx->line;
+    value = addr;
     if (ctx->listen_replace) {
         c->nlisten = 0;
         ctx->listen_replace = 0;
@@ -1001,4 +1106,162 @@ config_session(const struct config *c, struct session_cfg *out)
     out->max_age = c->session_max_age;
     out->max_sessions = c->max_sessions;
     out->max_per_user = c->max_sessions_per_user;
+}
+
+static int
+config_set_cookie_samesite(struct config_ctx *ctx, const char *value)
+{
+    static const char *const names[] = { "strict", "lax", "none" };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (strcasecmp(value, names[i]) == 0) {
+            ctx->c->cookie_samesite = i;
+            return 0;
+        }
+    }
+    return config_why(ctx, "\"%s\" is not one of strict, lax, none", value);
+}
+
+const char *
+config_samesite_name(int samesite)
+{
+    return samesite == CONFIG_SAMESITE_NONE ? "None" :
+        samesite == CONFIG_SAMESITE_LAX ? "Lax" : "Strict";
+}
+
+static int
+config_set_tls_certificate(struct config_ctx *ctx, const char *value)
+{
+    return config_tls_path(ctx, value, ctx->c->tls_certificate,
+        sizeof(ctx->c->tls_certificate));
+}
+
+static int
+config_set_tls_key(struct config_ctx *ctx, const char *value)
+{
+    return config_tls_path(ctx, value, ctx->c->tls_key, sizeof(ctx->c->tls_key));
+}
+
+/*
+ * A PEM file's path: absolute, or "credential:NAME" for a file systemd
+ * passed with LoadCredential= ($CREDENTIALS_DIRECTORY/NAME), so that the
+ * sandboxed service never reads /etc/ssl/private itself.
+ */
+static int
+config_tls_path(struct config_ctx *ctx, const char *value, char *out,
+    size_t outlen)
+{
+    const char *dir, *name;
+    int         n;
+
+    if (strncmp(value, "credential:", 11) == 0) {
+        name = value + 11;
+        if (*name == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0 ||
+            strcmp(name, ".") == 0)
+            return config_why(ctx, "\"%s\": a credential is a plain file name",
+                value);
+        if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL || *dir == '\0')
+            return config_why(ctx, "\"%s\": CREDENTIALS_DIRECTORY is not set "
+                "(LoadCredential= in the unit sets it)", value);
+        n = snprintf(out, outlen, "%s/%s", dir, name);
+    } else if (value[0] != '/') {
+        return config_why(ctx, "\"%s\" is not an absolute path or "
+            "credential:NAME", value);
+    } else {
+        n = snprintf(out, outlen, "%s", value);
+    }
+    if (n < 0 || (size_t)n >= outlen)
+        return config_why(ctx, "\"%s\": path too long", value);
+    if (ctx->c->tls_line == 0)
+        ctx->c->tls_line = ctx->line;
+    return 0;
+}
+
+static int
+config_set_hsts_max_age(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 0, 63072000, "seconds",
+        &ctx->c->hsts_max_age);
+}
+
+static int
+config_set_trusted_proxies(struct config_ctx *ctx, const char *value)
+{
+    if (netaddr_cidr_list_parse(value, strlen(value), ctx->c->trusted_proxies,
+        &ctx->c->ntrusted_proxies, ctx->why, sizeof(ctx->why)) == -1)
+        return -1;
+    return 0;
+}
+
+/*
+ * "https://app.example.com, http://localhost:3000": a list of origins as
+ * browsers send them in Origin (scheme, host, optional port; no path).
+ */
+static int
+config_set_cors_origins(struct config_ctx *ctx, const char *value)
+{
+    struct config *c = ctx->c;
+    const char    *p = value;
+    size_t         n;
+
+    c->ncors_origins = 0;
+    for (;;) {
+        p += strspn(p, " \t,");
+        if (*p == '\0')
+            return 0;
+        n = strcspn(p, " \t,");
+        if (!config_origin_ok(p, n))
+            return config_why(ctx, "\"%.*s\" is not an origin (scheme://host"
+                "[:port], as a browser sends it)", (int)(n > 80 ? 80 : n), p);
+        if (c->ncors_origins == CONFIG_MAX_ORIGINS)
+            return config_why(ctx, "more than %d origins", CONFIG_MAX_ORIGINS);
+        memcpy(c->cors_origins[c->ncors_origins], p, n);
+        c->cors_origins[c->ncors_origins++][n] = '\0';
+        p += n;
+    }
+}
+
+/* http:// or https://, then a host of [a-z0-9.-] (or [IPv6]) and an
+ * optional :port; lower case, as browsers serialise origins. */
+static int
+config_origin_ok(const char *s, size_t len)
+{
+    size_t i, host;
+
+    if (len > CONFIG_ORIGIN_MAX)
+        return 0;
+    if (len > 7 && strncmp(s, "http://", 7) == 0)
+        host = 7;
+    else if (len > 8 && strncmp(s, "https://", 8) == 0)
+        host = 8;
+    else
+        return 0;
+    for (i = host; i < len; i++) {
+        char ch = s[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']'))
+            return 0;
+    }
+    return len > host && s[len - 1] != ':';
+}
+
+int
+config_cors_allowed(const struct config *c, const char *origin, size_t len)
+{
+    int i;
+
+    for (i = 0; i < c->ncors_origins; i++)
+        if (strlen(c->cors_origins[i]) == len &&
+            memcmp(c->cors_origins[i], origin, len) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+config_set_login_account_max_failures(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 1000000, "",
+        &ctx->c->login_account_max_failures);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "netaddr.h"
+
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -21,15 +23,24 @@
 #define CONFIG_MAX_WORKERS   256
 #define CONFIG_ERR_LEN       512
 #define CONFIG_LINE_MAX      4096   /* bytes per line, without the line end */
+#define CONFIG_MAX_ORIGINS   16
+#define CONFIG_ORIGIN_MAX    256    /* bytes of one origin, without the NUL */
+
+/* Flags written after a listen address ("0.0.0.0:443 tls proxy"). */
+#define CONFIG_LISTEN_TLS    0x1    /* TLS on this socket */
+#define CONFIG_LISTEN_PROXY  0x2    /* a PROXY protocol header first */
 
 struct config_listen {
     struct sockaddr_storage addr;
     socklen_t               addrlen;
     int                     dual;       /* ":PORT": IPv6 and IPv4 on one socket */
-    char                    text[64];   /* as written: "127.0.0.1:8080", "[::]:80" */
+    int                     flags;      /* CONFIG_LISTEN_* */
+    int                     line;       /* in the file; 0: command line, default */
+    char                    text[64];   /* the address as written: "[::]:80" */
 };
 
 struct config {
+    char         file[4096];            /* the file loaded, or "" */
     struct config_listen listen[CONFIG_MAX_LISTEN];
     int          nlisten;
     int          workers;               /* 0 means auto: the number of CPUs */
@@ -51,9 +62,22 @@ struct config {
     long         max_sessions;
     long         max_sessions_per_user;
     int          cookie_secure;         /* add Secure to the session cookie */
+    int          cookie_samesite;       /* CONFIG_SAMESITE_* */
+
+    /* TLS and the network in front. */
+    char         tls_certificate[4096]; /* PEM, leaf then chain; "" none */
+    char         tls_key[4096];         /* PEM */
+    int          tls_line;              /* where the first TLS key was set */
+    long         hsts_max_age;          /* seconds; 0: no HSTS header */
+    struct netaddr_cidr trusted_proxies[NETADDR_MAX_CIDRS];
+    size_t       ntrusted_proxies;
+    char         cors_origins[CONFIG_MAX_ORIGINS][CONFIG_ORIGIN_MAX + 1];
+    int          ncors_origins;
 
     /* Abuse limits. */
-    long         login_max_failures;    /* per account and per address */
+    long         login_max_failures;    /* per address */
+    long         login_account_max_failures; /* per account, all addresses;
+                                           0 until config_read: 10 x the above */
     long         login_window;          /* seconds the failures are counted over */
     long         login_lockout;         /* seconds logins are refused after */
     long         registration_max_per_ip; /* self-registrations per address */
@@ -65,6 +89,16 @@ struct config {
 #define CONFIG_REGISTRATION_ADMIN   1   /* only admins may */
 #define CONFIG_REGISTRATION_CLOSED  2   /* nobody, over HTTP */
 #define CONFIG_MAX_PASSWORD         1024
+
+#define CONFIG_SAMESITE_STRICT      0
+#define CONFIG_SAMESITE_LAX         1
+#define CONFIG_SAMESITE_NONE        2
+
+/* "Strict", "Lax" or "None", as the Set-Cookie attribute spells it. */
+const char *config_samesite_name(int samesite);
+
+/* Whether origin[0..len) is one of c's cors_origins (exact match). */
+int  config_cors_allowed(const struct config *c, const char *origin, size_t len);
 
 /* Fills in every default. */
 void config_defaults(struct config *c);

@@ -92,7 +92,9 @@ static int  api_login_done(struct api_ctx *, struct api_job *, struct api_respon
 static int  api_login_session(struct api_ctx *, struct api_job *,
                 struct api_response *);
 static void api_login_answer(struct api_ctx *, struct api_response *,
-                const struct userdb_user *, const char *, int64_t);
+                const struct userdb_user *, const char *, int64_t, int);
+static void api_cookie(struct api_ctx *, struct api_response *, const char *,
+                long, int);
 static void api_login_failed(struct api_ctx *, struct api_job *,
                 struct api_response *);
 static int  api_create_done(struct api_ctx *, struct api_job *, struct api_response *);
@@ -785,7 +787,7 @@ api_login_session(struct api_ctx *ctx, struct api_job *job,
 
         throttle_login_end(ctx->throttle, job->email, job->remote, 1, &l);
     }
-    api_login_answer(ctx, r, &u, token, expires);
+    api_login_answer(ctx, r, &u, token, expires, job->secure);
     explicit_bzero(token, sizeof(token));
     return 0;
 }
@@ -793,7 +795,7 @@ api_login_session(struct api_ctx *ctx, struct api_job *job,
 /* 200 with the session: JSON and the cookie. */
 static void
 api_login_answer(struct api_ctx *ctx, struct api_response *r,
-    const struct userdb_user *u, const char *token, int64_t expires)
+    const struct userdb_user *u, const char *token, int64_t expires, int secure)
 {
     struct json_object *obj;
     char                exp[USERDB_TIME_LEN + 1];
@@ -808,10 +810,24 @@ api_login_answer(struct api_ctx *ctx, struct api_response *r,
     json_object_object_add(obj, "token", json_object_new_string(token));
     json_object_object_add(obj, "expires_at", json_object_new_string(exp));
     api_set_json(r, 200, obj);
-    buf_appendf(&r->headers, "Set-Cookie: " COOKIE_NAME "=%s; Path=/; "
-        "HttpOnly; SameSite=Strict; Max-Age=%ld%s\r\n", token,
-        ctx->cfg->session_ttl, ctx->cfg->cookie_secure ? "; Secure" : "");
+    api_cookie(ctx, r, token, ctx->cfg->session_ttl, secure);
     api_no_store(r);
+}
+
+/*
+ * The session cookie: HttpOnly, the configured SameSite, and Secure when
+ * the client used HTTPS (a TLS listener, or X-Forwarded-Proto from a
+ * trusted proxy) or cookie_secure says so.  token "" with max_age 0 clears
+ * it.
+ */
+static void
+api_cookie(struct api_ctx *ctx, struct api_response *r, const char *token,
+    long max_age, int secure)
+{
+    buf_appendf(&r->headers, "Set-Cookie: " COOKIE_NAME "=%s; Path=/; HttpOnly; "
+        "SameSite=%s; Max-Age=%ld%s\r\n", token,
+        config_samesite_name(ctx->cfg->cookie_samesite), max_age,
+        secure || ctx->cfg->cookie_secure ? "; Secure" : "");
 }
 
 /* A failed login: logged, counted, and one answer for every cause. */
@@ -1147,8 +1163,7 @@ api_logout(struct api_ctx *ctx, const struct api_request *req,
     session_revoke(ctx->sessions, token, CRYPTO_TOKEN_LEN);
     explicit_bzero(token, sizeof(token));
     r->status = 204;
-    buf_appendf(&r->headers, "Set-Cookie: " COOKIE_NAME "=; Path=/; HttpOnly; "
-        "SameSite=Strict; Max-Age=0%s\r\n", ctx->cfg->cookie_secure ? "; Secure" : "");
+    api_cookie(ctx, r, "", 0, req->secure);
     api_no_store(r);
     return API_DONE;
 }
@@ -1549,7 +1564,9 @@ api_handle(struct api_ctx *ctx, const struct api_request *req,
         return API_DONE;
     }
     rc = fn(ctx, req, r);
-    if (rc == API_PENDING)
+    if (rc == API_PENDING) {
         snprintf(r->job.remote, sizeof(r->job.remote), "%s", req->remote_addr);
+        r->job.secure = req->secure;
+    }
     return rc;
 }

@@ -39,7 +39,8 @@ struct api_request {
     const struct http_request *http;
     const char                *body;
     size_t                     body_len;
-    const char                *remote_addr;
+    const char                *remote_addr;    /* the client (client.h) */
+    int                        secure;         /* the client used HTTPS */
 };
 
 enum api_job_kind {
@@ -67,6 +68,7 @@ struct api_job {
     char                email[USERDB_EMAIL_MAX + 1];
     char                actor[USERDB_EMAIL_MAX + 1];  /* who asked, if logged in */
     char                remote[64];     /* client address */
+    int                 secure;         /* the client used HTTPS */
     int                 actor_role;
     char                token[CRYPTO_TOKEN_LEN + 1];
     char                new_password[CONFIG_MAX_PASSWORD + 1];

@@ -52,6 +52,7 @@
 #include "master.h"
 #include "proctitle.h"
 #include "status.h"
+#include "tls.h"
 #include "worker.h"
 
 #define CRASH_LIMIT      6
@@ -70,10 +71,13 @@ struct master_worker {
 };
 
 /* Listen sockets of one generation, in the order of its cfg.listen (or as
- * systemd passed them).  A socket kept over a reload is in two sets. */
+ * systemd passed them), with their CONFIG_LISTEN_* flags, and the TLS
+ * context of its TLS ones.  A socket kept over a reload is in two sets. */
 struct master_sockets {
-    int     fds[CONFIG_MAX_LISTEN];
-    int     n;
+    int             fds[CONFIG_MAX_LISTEN];
+    int             flags[CONFIG_MAX_LISTEN];
+    int             n;
+    struct tls_ctx *tls;
 };
 
 struct master {
@@ -81,6 +85,7 @@ struct master {
     struct config        cfg;
     struct status       *status;
     struct throttle     *throttle;
+    struct tls_tickets  *tickets;
     struct master_sockets cur;          /* the serving generation's */
     struct master_sockets next;         /* the starting generation's */
     int                  activated;     /* sockets came from systemd */
@@ -108,6 +113,9 @@ static int   master_check_state_dir(const char *dir);
 static int   master_prepare_state(const struct config *c);
 static int   master_sockets_open(struct master *m);
 static int   master_sockets_inherit(struct master *m);
+static int   master_socket_flags(const char *name);
+static int   master_sockets_tls(struct master *m, const struct config *c,
+                 struct master_sockets *s, const struct master_sockets *old);
 static int   master_setup(struct master *m);
 static int   master_start(struct master *m);
 static void  master_loop(struct master *m);
@@ -211,6 +219,7 @@ master_listen(const struct config *c, const struct config *old,
         for (j = 0; old != NULL && j < old->nlisten && j < keep->n; j++)
             if (config_listen_same(&old->listen[j], l))
                 break;
+        out->flags[out->n] = l->flags;
         if (old != NULL && j < old->nlisten && j < keep->n) {
             out->fds[out->n++] = keep->fds[j];
             continue;
@@ -264,6 +273,42 @@ master_sockets_close(struct master_sockets *s, const struct master_sockets *keep
         if (!master_sockets_has(keep, s->fds[i]))
             close(s->fds[i]);
     s->n = 0;
+    if (s->tls != NULL && (keep == NULL || keep->tls != s->tls))
+        tls_ctx_free(s->tls);
+    s->tls = NULL;
+}
+
+/*
+ * The TLS context of s's TLS sockets, from c's certificate and key.  When
+ * they cannot be loaded and old has a context (a reload), that one is kept
+ * and the failure logged: a bad key never takes TLS down.  0, or -1
+ * (logged) when there is nothing to serve TLS with.
+ */
+static int
+master_sockets_tls(struct master *m, const struct config *c,
+    struct master_sockets *s, const struct master_sockets *old)
+{
+    char err[TLS_ERR_LEN];
+    int  i, tls = 0;
+
+    s->tls = NULL;
+    for (i = 0; i < s->n; i++)
+        tls |= s->flags[i] & CONFIG_LISTEN_TLS;
+    if (!tls)
+        return 0;
+    if (c->tls_certificate[0] == '\0' || c->tls_key[0] == '\0') {
+        snprintf(err, sizeof(err), "a TLS socket needs tls_certificate and tls_key");
+    } else if ((s->tls = tls_ctx_new(c->tls_certificate, c->tls_key,
+        m->tickets, err, sizeof(err))) != NULL) {
+        return 0;
+    }
+    if (old != NULL && old->tls != NULL) {
+        log_msg(LOG_ERR, "TLS: %s; keeping the certificate and key in use", err);
+        s->tls = old->tls;
+        return 0;
+    }
+    log_msg(LOG_ERR, "TLS: %s", err);
+    return -1;
 }
 
 /* In a new worker: closes every socket of the master that is not its own. */
@@ -288,9 +333,10 @@ master_sockets_keep_only(const struct master *m, const struct master_sockets *mi
 static int
 master_sockets_inherit(struct master *m)
 {
-    int n, i, fd;
+    char **names = NULL;
+    int    n, i, fd, rc = -1;
 
-    n = sd_listen_fds(1);
+    n = sd_listen_fds_with_names(1, &names);
     if (n < 0) {
         log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
         return -1;
@@ -298,22 +344,47 @@ master_sockets_inherit(struct master *m)
     if (n > CONFIG_MAX_LISTEN) {
         log_msg(LOG_ERR, "systemd passed %d sockets, at most %d are supported",
             n, CONFIG_MAX_LISTEN);
-        return -1;
+        goto out;
     }
     for (i = 0; i < n; i++) {
         fd = SD_LISTEN_FDS_START + i;
         if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
             log_msg(LOG_ERR, "passed descriptor %d is not a listening stream socket", fd);
-            return -1;
+            goto out;
         }
         if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
             fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
             log_msg(LOG_ERR, "passed descriptor %d: %s", fd, strerror(errno));
-            return -1;
+            goto out;
         }
-        m->cur.fds[m->cur.n++] = fd;
+        m->cur.fds[m->cur.n] = fd;
+        m->cur.flags[m->cur.n++] = master_socket_flags(names ? names[i] : NULL);
     }
-    return n > 0;
+    rc = n > 0;
+out:
+    for (i = 0; names != NULL && names[i] != NULL; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/*
+ * What a socket from systemd is, by its FileDescriptorName=: "https" is
+ * TLS, "http+proxy" and "https+proxy" start with a PROXY protocol header;
+ * anything else (the unit's name, the default) is plain HTTP.
+ */
+static int
+master_socket_flags(const char *name)
+{
+    int flags = 0;
+
+    if (name == NULL)
+        return 0;
+    if (strncmp(name, "https", 5) == 0)
+        flags |= CONFIG_LISTEN_TLS;
+    if (strstr(name, "+proxy") != NULL)
+        flags |= CONFIG_LISTEN_PROXY;
+    return flags;
 }
 
 /* Enough descriptors for max_connections, as far as the hard limit allows. */
@@ -384,10 +455,13 @@ master_setup(struct master *m)
     int      pipefd[2];
 
     if ((m->status = status_create()) == NULL ||
-        (m->throttle = throttle_create()) == NULL) {
+        (m->throttle = throttle_create()) == NULL ||
+        (m->tickets = tls_tickets_create()) == NULL) {
         log_msg(LOG_ERR, "cannot map the shared counters: %s", strerror(errno));
         return -1;
     }
+    if (master_sockets_tls(m, &m->cfg, &m->cur, NULL) == -1)
+        return -1;
     if (pipe2(pipefd, O_CLOEXEC) == -1) {
         log_msg(LOG_ERR, "pipe: %s", strerror(errno));
         return -1;
@@ -515,6 +589,7 @@ master_shutdown(struct master *m)
     master_sockets_close(&m->cur, NULL);
     status_destroy(m->status);
     throttle_destroy(m->throttle);
+    tls_tickets_destroy(m->tickets);
 }
 
 static int
@@ -558,7 +633,9 @@ master_spawn(struct master *m, int generation)
         a.slot_index = slot;
         a.throttle = m->throttle;
         a.listen_fds = socks->fds;
+        a.listen_flags = socks->flags;
         a.nlisten = socks->n;
+        a.tls = socks->tls;
         a.ready_fd = m->ready_wr;
         a.master_pid = master_pid;
         a.generation = generation;
@@ -652,7 +729,8 @@ master_check_generation(struct master *m)
                 w->retiring = 1;
                 w->kill_at = m->now + (uint64_t)m->cfg.drain_timeout * 1000 +
                     KILL_GRACE_MS;
-                kill(w->pid, SIGTERM);
+                /* Retire, not stop: idle keep-alive clients stay served. */
+                kill(w->pid, SIGUSR1);
             }
         }
         /* Old workers hold their own copies until they start draining. */
@@ -841,6 +919,11 @@ master_reload(struct master *m)
         snprintf(err, sizeof(err), "cannot listen on the new addresses");
         goto reject;
     }
+    if (master_sockets_tls(m, &next, &m->next, &m->cur) == -1) {
+        master_sockets_close(&m->next, &m->cur);
+        snprintf(err, sizeof(err), "no certificate and key to serve TLS with");
+        goto reject;
+    }
     m->next_cfg = next;
     m->next_gen = m->gen + 1;
     master_raise_nofile(&next);
@@ -916,6 +999,9 @@ master_timers(struct master *m)
                 "worker respawned");
         }
     }
+    if (m->tickets != NULL && tls_tickets_rotate(m->tickets,
+        (int64_t)(m->now / 1000)) == -1)
+        log_msg(LOG_ERR, "TLS: cannot make a new ticket key: %s", strerror(errno));
     if (m->watchdog_ms > 0 && m->now >= m->watchdog_next) {
         /* Healthy: every ready worker turned its loop recently. */
         ok = 1;

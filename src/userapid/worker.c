@@ -41,8 +41,10 @@
 #include "api.h"
 #include "buf.h"
 #include "http.h"
+#include "client.h"
 #include "log.h"
 #include "netaddr.h"
+#include "proxyproto.h"
 #include "proctitle.h"
 #include "session.h"
 #include "userdb.h"
@@ -62,6 +64,8 @@
 #define HASH_QUEUE_MAX     1024           /* waiting jobs: more get 503 */
 
 enum conn_state {
+    CONN_PROXY,         /* reading a PROXY protocol header (proxy listeners) */
+    CONN_HANDSHAKE,     /* the TLS handshake (tls listeners) */
     CONN_HEAD,          /* waiting for, or reading, a request head */
     CONN_BODY,          /* reading the body of the parsed head */
     CONN_WAIT,          /* a hashing thread works on the request */
@@ -105,6 +109,11 @@ struct conn {
     unsigned            closing : 1;    /* close once the output is written */
     unsigned            head_started : 1;
     unsigned            zombie : 1;     /* closed while its job runs */
+    unsigned            counted : 1;    /* holds a per-address connection */
+    struct tls_conn    *tls;            /* NULL: plain HTTP */
+    struct netaddr      peer;           /* the socket's peer, or a PROXY
+                                           header's source */
+    struct client       client;         /* of the request being answered */
     struct api_job     *job;            /* while CONN_WAIT */
     uint64_t            requests;
     uint64_t            req_start_us;
@@ -112,7 +121,7 @@ struct conn {
     uint64_t            deadline;
     struct conn        *tprev, *tnext;
     struct conn        *prev, *next;    /* every connection of the worker */
-    char                remote[INET6_ADDRSTRLEN];
+    char                remote[INET6_ADDRSTRLEN];   /* peer, as text */
 };
 
 struct timer_queue {
@@ -126,6 +135,7 @@ struct worker {
     int                       epfd;
     int                       sigfd;
     int                       draining;
+    int                       close_idle;   /* stopping: no idle connection stays */
     uint64_t                  drain_deadline;
     long                      nconns;
     struct conn              *conns;
@@ -148,10 +158,15 @@ struct worker {
 
 static int      worker_setup(struct worker *w);
 static int      worker_open_state(struct worker *w);
-static void     worker_accept(struct worker *w, int lfd);
-static void     worker_reject(struct worker *w, int fd, const char *why);
+static void     worker_accept(struct worker *w, int idx);
+static int      worker_conn_new(struct worker *w, int fd,
+                    const struct sockaddr_storage *ss, int flags);
+static void     worker_reject(struct worker *w, int fd, int flags,
+                    const char *why);
+static void     worker_reject_log(struct worker *w, const char *why);
 static void     worker_signal(struct worker *w);
-static void     worker_drain_start(struct worker *w);
+static void     worker_drain_start(struct worker *w, int close_idle);
+static void     worker_close_idle(struct worker *w);
 static void     worker_expire(struct worker *w);
 static int      worker_timeout_ms(struct worker *w);
 static const char *worker_date(struct worker *w);
@@ -163,6 +178,9 @@ static void     worker_reap(struct worker *w);
 static void     conn_event(struct worker *w, struct conn *c, uint32_t events);
 static void     conn_run(struct worker *w, struct conn *c);
 static enum conn_step conn_step_linger(struct worker *w, struct conn *c);
+static enum conn_step conn_step_proxy(struct worker *w, struct conn *c);
+static enum conn_step conn_step_handshake(struct worker *w, struct conn *c);
+static int      conn_claim_address(struct worker *w, struct conn *c);
 static enum conn_step conn_step_head(struct worker *w, struct conn *c,
                     int *progress);
 static enum conn_step conn_step_body(struct worker *w, struct conn *c,
@@ -172,6 +190,7 @@ static void     conn_free(struct worker *w, struct conn *c);
 static void     conn_respond(struct worker *w, struct conn *c);
 static void     conn_close(struct worker *w, struct conn *c);
 static int      conn_read(struct worker *w, struct conn *c);
+static int      conn_read_tls(struct conn *c, struct conn_io *io);
 static int      conn_flush(struct worker *w, struct conn *c);
 static void     conn_handle(struct worker *w, struct conn *c);
 static void     conn_error(struct worker *w, struct conn *c, int status,
@@ -256,7 +275,7 @@ worker_run(const struct worker_args *a)
             } else if ((uintptr_t)p < (uintptr_t)a->nlisten + 1) {
                 /* Listen sockets are tagged 1..nlisten. */
                 if (!w.draining)
-                    worker_accept(&w, a->listen_fds[(uintptr_t)p - 1]);
+                    worker_accept(&w, (int)((uintptr_t)p - 1));
             } else {
                 struct conn *c = p;
 
@@ -325,6 +344,7 @@ worker_setup(struct worker *w)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGQUIT);
+    sigaddset(&mask, SIGUSR1);
     sigaddset(&mask, SIGUSR2);
     if (sigprocmask(SIG_SETMASK, &mask, NULL) == -1)
         return -1;
@@ -382,24 +402,35 @@ worker_signal(struct worker *w)
 
     while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGQUIT)
-            worker_drain_start(w);
+            worker_drain_start(w, 1);
+        if (si.ssi_signo == SIGUSR1)
+            worker_drain_start(w, 0);
         if (si.ssi_signo == SIGUSR2) {
             /* The master is gone: at most a second for what is in flight. */
-            worker_drain_start(w);
+            worker_drain_start(w, 1);
             if (w->drain_deadline > w->now_ms + ORPHAN_DRAIN_MS)
                 w->drain_deadline = w->now_ms + ORPHAN_DRAIN_MS;
         }
     }
 }
 
-/* Stops accepting, closes idle connections, and lets the busy ones finish. */
+/*
+ * Stops accepting and lets the busy connections finish.  When stopping
+ * (close_idle), idle connections are closed at once; when retired by a
+ * reload (SIGUSR1), an idle keep-alive connection stays open until its
+ * keep-alive timeout or the drain deadline, and its next request is
+ * answered, with Connection: close: a reload breaks no client.
+ */
 static void
-worker_drain_start(struct worker *w)
+worker_drain_start(struct worker *w, int close_idle)
 {
     const struct worker_args *a = w->args;
-    struct conn              *c, *next;
-    int                       i, t;
+    int                       i;
 
+    if (close_idle && !w->close_idle) {
+        w->close_idle = 1;
+        worker_close_idle(w);
+    }
     if (w->draining)
         return;
     w->draining = 1;
@@ -412,6 +443,15 @@ worker_drain_start(struct worker *w)
         epoll_ctl(w->epfd, EPOLL_CTL_DEL, a->listen_fds[i], NULL);
         close(a->listen_fds[i]);
     }
+}
+
+/* Closes the connections that have no request under way. */
+static void
+worker_close_idle(struct worker *w)
+{
+    struct conn *c, *next;
+    int          t;
+
     for (t = 0; t < TIMER_COUNT; t++) {
         for (c = w->timers[t].head; c != NULL; c = next) {
             next = c->tnext;
@@ -465,21 +505,18 @@ worker_open_state(struct worker *w)
     return 0;
 }
 
+/* Takes up to ACCEPT_BATCH connections from listen socket idx. */
 static void
-worker_accept(struct worker *w, int lfd)
+worker_accept(struct worker *w, int idx)
 {
     const struct worker_args *a = w->args;
     struct sockaddr_storage   ss;
     socklen_t                 sslen;
-    struct epoll_event        ev;
-    struct conn              *c;
-    char                      remote[INET6_ADDRSTRLEN];
-    struct netaddr            peer;
-    int                       fd, i, one = 1;
+    int                       fd, i;
 
     for (i = 0; i < ACCEPT_BATCH; i++) {
         sslen = sizeof(ss);
-        fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+        fd = accept4(a->listen_fds[idx], (struct sockaddr *)&ss, &sslen,
             SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -488,63 +525,117 @@ worker_accept(struct worker *w, int lfd)
                 log_msg(LOG_ERR, "worker_accept: %s", strerror(errno));
             return;
         }
-        /* One spelling per client: an IPv4 client of a dual-stack
-         * socket is a.b.c.d, not ::ffff:a.b.c.d, for every limit. */
-        if (netaddr_from_sockaddr(&ss, &peer) == -1 ||
-            netaddr_format(&peer, remote, sizeof(remote)) == -1)
-            snprintf(remote, sizeof(remote), "local");
         if (status_conn_acquire(a->status, a->slot, w->cfg->max_connections) == -1) {
-            worker_reject(w, fd, "too many connections");
+            worker_reject(w, fd, a->listen_flags[idx], "too many connections");
             continue;
         }
-        if (throttle_conn_acquire(a->throttle, remote, a->slot_index,
-            w->cfg->max_connections_per_ip) == -1) {
+        if (worker_conn_new(w, fd, &ss, a->listen_flags[idx]) == -1)
             status_conn_release(a->status, a->slot);
-            worker_reject(w, fd, "too many connections from your address");
-            continue;
-        }
-        if ((c = calloc(1, sizeof(*c))) == NULL) {
-            throttle_conn_release(a->throttle, remote, a->slot_index);
-            status_conn_release(a->status, a->slot);
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        c->state = CONN_HEAD;
-        c->timer = TIMER_NONE;
-        buf_init(&c->body);
-        buf_init(&c->out);
-        memcpy(c->remote, remote, sizeof(c->remote));
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.ptr = c;
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-            log_msg(LOG_ERR, "worker_accept: epoll_ctl: %s", strerror(errno));
-            throttle_conn_release(a->throttle, remote, a->slot_index);
-            status_conn_release(a->status, a->slot);
-            close(fd);
-            free(c);
-            continue;
-        }
-        w->nconns++;
-        c->next = w->conns;
-        if (w->conns != NULL)
-            w->conns->prev = c;
-        w->conns = c;
-        w->now_ms = status_monotonic_ms();
-        conn_timer_update(w, c);
     }
 }
 
-/* Over max_connections: a short 503 on the fresh socket, then close. */
+/*
+ * A connection for fd, which holds one of max_connections already: its
+ * state, the per-address count of its peer, and its place in the epoll
+ * set.  0, or -1 with fd closed (or answered 503) and nothing kept.
+ */
+static int
+worker_conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss,
+    int flags)
+{
+    struct epoll_event  ev;
+    struct conn        *c;
+    int                 one = 1;
+
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        close(fd);
+        return -1;
+    }
+    c->fd = fd;
+    c->timer = TIMER_NONE;
+    buf_init(&c->body);
+    buf_init(&c->out);
+    /* One spelling per client: an IPv4 client of a dual-stack socket is
+     * a.b.c.d, not ::ffff:a.b.c.d, for every limit. */
+    if (netaddr_from_sockaddr(ss, &c->peer) == -1 ||
+        netaddr_format(&c->peer, c->remote, sizeof(c->remote)) == -1)
+        snprintf(c->remote, sizeof(c->remote), "local");
+    c->state = flags & CONFIG_LISTEN_PROXY ? CONN_PROXY :
+        flags & CONFIG_LISTEN_TLS ? CONN_HANDSHAKE : CONN_HEAD;
+    /* Behind a PROXY header the client is known only after it. */
+    if (c->state != CONN_PROXY && conn_claim_address(w, c) == -1) {
+        worker_reject(w, fd, flags, "too many connections from your address");
+        free(c);
+        return -1;
+    }
+    if ((flags & CONFIG_LISTEN_TLS) &&
+        (c->tls = tls_conn_new(w->args->tls, fd)) == NULL) {
+        if (c->counted)
+            throttle_conn_release(w->args->throttle, c->remote,
+                w->args->slot_index);
+        close(fd);
+        free(c);
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+        log_msg(LOG_ERR, "worker_accept: epoll_ctl: %s", strerror(errno));
+        if (c->counted)
+            throttle_conn_release(w->args->throttle, c->remote,
+                w->args->slot_index);
+        tls_conn_free(c->tls);
+        close(fd);
+        free(c);
+        return -1;
+    }
+    w->nconns++;
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->now_ms = status_monotonic_ms();
+    conn_timer_update(w, c);
+    return 0;
+}
+
+/*
+ * Counts c against max_connections_per_ip for its peer.  A trusted proxy
+ * is not counted: it carries many clients, each limited by its own
+ * address where it matters (logins).  0, or -1 when the address is full.
+ */
+static int
+conn_claim_address(struct worker *w, struct conn *c)
+{
+    const struct config *cfg = w->cfg;
+
+    if (cfg->ntrusted_proxies > 0 && netaddr_cidr_list_contains(
+        cfg->trusted_proxies, cfg->ntrusted_proxies, &c->peer))
+        return 0;
+    if (throttle_conn_acquire(w->args->throttle, c->remote,
+        w->args->slot_index, cfg->max_connections_per_ip) == -1)
+        return -1;
+    c->counted = 1;
+    return 0;
+}
+
+/* Over max_connections: a short 503 on the fresh socket, then close.  A
+ * TLS or PROXY listener's client expects other bytes first: it is only
+ * closed. */
 static void
-worker_reject(struct worker *w, int fd, const char *why)
+worker_reject(struct worker *w, int fd, int flags, const char *why)
 {
     struct api_response *r = &w->res;
     struct http_response h;
     struct buf           out;
     char                 id[17];
 
+    if (flags & (CONFIG_LISTEN_TLS | CONFIG_LISTEN_PROXY)) {
+        worker_reject_log(w, why);
+        close(fd);
+        return;
+    }
     buf_init(&out);
     api_response_reset(r);
     api_error(r, 503, why);
@@ -567,14 +658,20 @@ worker_reject(struct worker *w, int fd, const char *why)
             log_msg(LOG_DEBUG, "worker_reject: send: %s", strerror(errno));
     }
     buf_free(&out);
-    /* At most one line a second, however hard the flood. */
-    if (w->now_ms / 1000 != w->reject_logged_s) {
-        w->reject_logged_s = w->now_ms / 1000;
-        log_msg(LOG_WARNING, "refusing connections: %s (max_connections %ld, "
-            "max_connections_per_ip %ld)", why, w->cfg->max_connections,
-            w->cfg->max_connections_per_ip);
-    }
+    worker_reject_log(w, why);
     close(fd);
+}
+
+/* At most one line a second, however hard the flood. */
+static void
+worker_reject_log(struct worker *w, const char *why)
+{
+    if (w->now_ms / 1000 == w->reject_logged_s)
+        return;
+    w->reject_logged_s = w->now_ms / 1000;
+    log_msg(LOG_WARNING, "refusing connections: %s (max_connections %ld, "
+        "max_connections_per_ip %ld)", why, w->cfg->max_connections,
+        w->cfg->max_connections_per_ip);
 }
 
 static const char *
@@ -667,7 +764,8 @@ conn_close(struct worker *w, struct conn *c)
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
-    throttle_conn_release(w->args->throttle, c->remote, w->args->slot_index);
+    if (c->counted)
+        throttle_conn_release(w->args->throttle, c->remote, w->args->slot_index);
     status_conn_release(w->args->status, w->args->slot);
     if (c->job != NULL) {
         /* The hashing thread may still write into c->job: free both
@@ -682,6 +780,8 @@ conn_close(struct worker *w, struct conn *c)
 static void
 conn_free(struct worker *w, struct conn *c)
 {
+    tls_conn_free(c->tls);
+    c->tls = NULL;
     conn_io_put(w, c);
     buf_free(&c->body);
     buf_free(&c->out);
@@ -746,6 +846,8 @@ conn_read(struct worker *w, struct conn *c)
     io = c->io;
     if (io->in_len == sizeof(io->in))
         return -1;
+    if (c->tls != NULL)
+        return conn_read_tls(c, io);
     n = recv(c->fd, io->in + io->in_len, sizeof(io->in) - io->in_len, 0);
     if (n > 0) {
         /* Edge-triggered: a short read drained the socket, and data that
@@ -769,6 +871,38 @@ conn_read(struct worker *w, struct conn *c)
     return -2;
 }
 
+/*
+ * conn_read for a TLS connection: OpenSSL reads a record at a time and may
+ * keep decrypted bytes, so a short read says nothing of the socket; only
+ * TLS_WANT_READ does.  As conn_read.
+ */
+static int
+conn_read_tls(struct conn *c, struct conn_io *io)
+{
+    ssize_t n;
+
+    n = tls_conn_read(c->tls, io->in + io->in_len, sizeof(io->in) - io->in_len);
+    if (n > 0) {
+        io->in_len += (size_t)n;
+        return (int)n;
+    }
+    if (n == 0) {
+        c->eof = 1;
+        c->readable = 0;
+        return 0;
+    }
+    if (n == TLS_WANT_READ) {
+        c->readable = 0;
+        return -1;
+    }
+    if (n == TLS_WANT_WRITE) {
+        /* A key update to send first: the next EPOLLOUT reads on. */
+        c->writable = 0;
+        return -1;
+    }
+    return -2;
+}
+
 /* Writes queued output.  Returns 0 when all is written, 1 when blocked, -1 on error. */
 static int
 conn_flush(struct worker *w, struct conn *c)
@@ -777,6 +911,18 @@ conn_flush(struct worker *w, struct conn *c)
 
     (void)w;
     while (c->out_off < c->out.len) {
+        if (c->tls != NULL) {
+            n = tls_conn_write(c->tls, c->out.data + c->out_off,
+                c->out.len - c->out_off);
+            if (n == TLS_WANT_WRITE)
+                c->writable = 0;
+            if (n == TLS_WANT_WRITE || n == TLS_WANT_READ)
+                return 1;
+            if (n < 0)
+                return -1;
+            c->out_off += (size_t)n;
+            continue;
+        }
         n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
             MSG_NOSIGNAL);
         if (n > 0) {
@@ -813,6 +959,10 @@ conn_run(struct worker *w, struct conn *c)
     for (;;) {
         if (c->state == CONN_LINGER)
             step = conn_step_linger(w, c);
+        else if (c->state == CONN_PROXY)
+            step = conn_step_proxy(w, c);
+        else if (c->state == CONN_HANDSHAKE)
+            step = conn_step_handshake(w, c);
         else if (c->out.len - c->out_off > CONN_OUT_HIGH || c->state == CONN_WAIT)
             step = CONN_STEP_STOP;
         else if (c->state == CONN_HEAD)
@@ -846,6 +996,78 @@ conn_step_linger(struct worker *w, struct conn *c)
     return CONN_STEP_STOP;
 }
 
+/*
+ * A PROXY protocol header, peeked at and then taken exactly, so that what
+ * follows (TLS records, a request) stays in the socket for the next step.
+ * The source it names is the client from now on; a LOCAL or UNKNOWN
+ * header keeps the peer.  A malformed header closes the connection.
+ */
+static enum conn_step
+conn_step_proxy(struct worker *w, struct conn *c)
+{
+    uint8_t          hdr[PROXYPROTO_V2_MAX];
+    struct proxyproto pp;
+    ssize_t          n;
+    int              rc;
+
+    if (!c->readable)
+        return CONN_STEP_STOP;
+    n = recv(c->fd, hdr, sizeof(hdr), MSG_PEEK);
+    if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+        c->readable = 0;
+        return CONN_STEP_STOP;
+    }
+    rc = n > 0 ? proxyproto_parse(hdr, (size_t)n, &pp) : PROXYPROTO_INVALID;
+    if (rc == PROXYPROTO_AGAIN && !c->hup) {
+        c->readable = 0;        /* the rest of the header comes later */
+        return CONN_STEP_STOP;
+    }
+    if (rc <= 0 || recv(c->fd, hdr, (size_t)rc, 0) != rc) {
+        conn_close(w, c);
+        return CONN_STEP_GONE;
+    }
+    if (pp.command == PROXYPROTO_PROXY) {
+        c->peer = pp.src;
+        if (netaddr_format(&c->peer, c->remote, sizeof(c->remote)) == -1)
+            snprintf(c->remote, sizeof(c->remote), "local");
+    }
+    if (conn_claim_address(w, c) == -1) {
+        worker_reject_log(w, "too many connections from your address");
+        conn_close(w, c);
+        return CONN_STEP_GONE;
+    }
+    c->state = c->tls != NULL ? CONN_HANDSHAKE : CONN_HEAD;
+    return CONN_STEP_MORE;
+}
+
+/* The TLS handshake, as far as the socket allows; a client that fails it
+ * (plain HTTP, TLS 1.1, SSLv3) is closed at once. */
+static enum conn_step
+conn_step_handshake(struct worker *w, struct conn *c)
+{
+    int rc;
+
+    if (!c->readable && !c->writable)
+        return CONN_STEP_STOP;
+    rc = tls_conn_handshake(c->tls);
+    if (rc == 0) {
+        /* Bytes of the first request may sit in OpenSSL's buffer. */
+        c->state = CONN_HEAD;
+        c->readable = 1;
+        return CONN_STEP_MORE;
+    }
+    if (rc == TLS_WANT_READ) {
+        c->readable = 0;
+        return CONN_STEP_STOP;
+    }
+    if (rc == TLS_WANT_WRITE) {
+        c->writable = 0;
+        return CONN_STEP_STOP;
+    }
+    conn_close(w, c);
+    return CONN_STEP_GONE;
+}
+
 /* Reads and parses a head; a complete one goes on to its body or is
  * answered. */
 static enum conn_step
@@ -854,7 +1076,7 @@ conn_step_head(struct worker *w, struct conn *c, int *progress)
     struct conn_io *io = c->io;
     int             rc, n;
 
-    if (c->closing || (w->draining && !c->head_started))
+    if (c->closing || (w->close_idle && !c->head_started))
         return CONN_STEP_STOP;
     rc = io != NULL && io->in_len > 0 ?
         http_parse_head(&c->parser, io->in, io->in_len, &io->req) :
@@ -964,11 +1186,13 @@ conn_after_io(struct worker *w, struct conn *c, int progress)
     if (c->state == CONN_LINGER)
         return;
     if (c->closing || (c->eof && c->state == CONN_HEAD) ||
-        (w->draining && c->state == CONN_HEAD && !c->head_started)) {
+        (w->close_idle && c->state == CONN_HEAD && !c->head_started)) {
         if (c->eof || !c->closing) {
             conn_close(w, c);
             return;
         }
+        if (c->tls != NULL)
+            tls_conn_shutdown(c->tls);
         shutdown(c->fd, SHUT_WR);
         c->state = CONN_LINGER;
         conn_timer_set(w, c, TIMER_LINGER, 1);
@@ -994,7 +1218,9 @@ conn_handle(struct worker *w, struct conn *c)
     ar.http = &c->io->req;
     ar.body = c->body.data;
     ar.body_len = c->body.len;
-    ar.remote_addr = c->remote;
+    client_resolve(w->cfg, &c->peer, c->tls != NULL, &c->io->req, &c->client);
+    ar.remote_addr = c->client.addr;
+    ar.secure = c->client.secure;
     if (api_handle(&w->api, &ar, &w->res) == API_PENDING) {
         struct api_job *job;
 
@@ -1117,11 +1343,21 @@ conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
     struct api_response *r = &w->res;
     struct http_response h;
     struct log_access    la;
-    char                 id[17];
+    char                 gen[17];
+    const char          *id = c->client.request_id;
+    int                  secure;
 
-    worker_request_id(w, id);
+    /* A trusted proxy's request id is kept: one id end to end. */
+    if (id[0] == '\0') {
+        worker_request_id(w, gen);
+        id = gen;
+    }
     /* Every answer: browsers must not guess another type than JSON. */
     buf_append_str(&r->headers, "X-Content-Type-Options: nosniff\r\n");
+    secure = c->client.addr[0] != '\0' ? c->client.secure : c->tls != NULL;
+    if (secure && w->cfg->hsts_max_age > 0)
+        buf_appendf(&r->headers, "Strict-Transport-Security: max-age=%ld\r\n",
+            w->cfg->hsts_max_age);
     memset(&h, 0, sizeof(h));
     h.status = r->status;
     h.version = version;
@@ -1145,7 +1381,7 @@ conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
     __atomic_add_fetch(&w->args->slot->requests, 1, __ATOMIC_RELAXED);
     if (w->cfg->access_log) {
         la.request_id = id;
-        la.remote_addr = c->remote;
+        la.remote_addr = c->client.addr[0] != '\0' ? c->client.addr : c->remote;
         la.method = method;
         la.path = path;
         la.status = r->status;
@@ -1167,6 +1403,7 @@ conn_next_request(struct worker *w, struct conn *c)
     c->state = CONN_HEAD;
     c->requests++;
     c->req_start_us = 0;
+    memset(&c->client, 0, sizeof(c->client));
     c->head_started = 0;
     http_parser_init(&c->parser, (size_t)w->cfg->max_body_size);
     if (c->body.cap > CONN_BODY_KEEP)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "status.h"
 #include "throttle.h"
+#include "tls.h"
 
 struct worker_args {
     const struct config *cfg;
@@ -18,7 +19,9 @@ struct worker_args {
     int                  slot_index;
     struct throttle     *throttle;
     const int           *listen_fds;
+    const int           *listen_flags;  /* CONFIG_LISTEN_* of each */
     int                  nlisten;
+    struct tls_ctx      *tls;           /* for the TLS ones, or NULL */
     int                  ready_fd;      /* write end of the master's ready pipe */
     pid_t                master_pid;
     int                  generation;
