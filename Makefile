@@ -201,6 +201,8 @@ install: all
 	install -d $(DESTDIR)$(datarootdir)/bash-completion/completions
 	install -m 0644 scripts/userapi.bash-completion \
 	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapi
+	install -m 0644 scripts/userapictl.bash-completion \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapictl
 	@if [ -e $(DESTDIR)$(sysconfdir)/userapid/userapid.conf ]; then \
 	    echo "keeping $(DESTDIR)$(sysconfdir)/userapid/userapid.conf"; \
 	else \
@@ -220,6 +222,7 @@ uninstall:
 	    $(DESTDIR)$(systemdunitdir)/userapid.socket \
 	    $(DESTDIR)$(catalogdir)/userapid.catalog \
 	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapi
+	rm -f $(DESTDIR)$(datarootdir)/bash-completion/completions/userapictl
 	@echo "left $(DESTDIR)$(sysconfdir)/userapid/ and the state in place"
 
 # A packaged tree under build/, for the unit checks in make check.

@@ -125,9 +125,11 @@ START_TEST(test_staged_layout_and_modes)
         "/usr/lib/systemd/catalog/userapid.catalog", "/etc/userapid/userapid.conf",
         "/usr/bin/userapi", "/usr/share/man/man1/userapi.1",
         "/usr/share/bash-completion/completions/userapi",
+        "/usr/share/bash-completion/completions/userapictl",
     };
     static const unsigned modes[] = {
         0755, 0755, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0755, 0644, 0644,
+        0644,
     };
     char   path[1024];
     size_t i;

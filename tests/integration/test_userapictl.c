@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_userapictl.c - the built userapictl on a temporary state directory:
- * the exact output and exit status of every command, its changes seen by a
- * running daemon without a restart, all-or-nothing imports (100,000
- * pre-hashed users among them), export round trips, terminal prompts, and
- * the ownership of what it writes when run as root.
+ * the exact output and exit status of every command, --json output checked
+ * field by field, the command line (global options after the command,
+ * help, two-line usage errors), its changes seen by a running daemon
+ * without a restart, all-or-nothing imports (100,000 pre-hashed users
+ * among them), export round trips, terminal prompts, and the ownership of
+ * what it writes when run as root.
  */
 #include <check.h>
 #include <errno.h>
@@ -28,8 +30,12 @@
 #include "auth.h"
 #include "harness.h"
 #include "session.h"
+#include "userdb.h"
 
 #define CONF        "password_cost = 1\n"
+/* The line after a usage error: where the help is. */
+#define TRY         "Try 'userapictl --help' for more information.\n"
+#define TRY_CMD(c)  "Try 'userapictl " c " --help' for more information.\n"
 #define NOBODY      65534
 #define BIG         100000
 
@@ -255,6 +261,19 @@ state_path(const char *name)
     return p;
 }
 
+/* session_foreach's callback for table_sessions: up to 16 sessions. */
+static int keep_count;
+
+static int
+keep_info(const struct session_info *s, void *arg)
+{
+    struct session_info *all = arg;
+
+    if (keep_count < 16)
+        all[keep_count++] = *s;
+    return 0;
+}
+
 /* ---- general ------------------------------------------------------------ */
 
 START_TEST(test_version_and_help)
@@ -283,46 +302,150 @@ START_TEST(test_usage_errors_exit_2)
     char *out;
     int   code;
 
+    /* One line saying what is wrong and one saying where the help is. */
     out = run_cmd(&code, "%s 2>&1", ctl_bin());
     ck_assert_int_eq(WEXITSTATUS(code), 2);
-    ck_assert(starts_with(out, "userapictl: no command given\nusage: "));
+    ck_assert_str_eq(out, "userapictl: no command given\n" TRY);
     free(out);
-    expect_err(2, "userapictl: unknown command 'frobnicate' (userapictl --help "
-        "lists them)\n", NULL, "frobnicate");
-    out = ctl(&code, "--bogus list");
-    ck_assert_int_eq(code, 2);
-    ck_assert(starts_with(ctl_stderr, "userapictl: unknown option '--bogus'\n"));
-    free(out);
+    expect_err(2, "userapictl: unknown command 'frobnicate'\n" TRY, NULL,
+        "frobnicate");
     expect_err(2, "userapictl: useradd: expected one EMAIL\n"
-        "usage: userapictl useradd [--role admin|user] [--password-stdin] EMAIL\n",
-        NULL, "useradd");
+        TRY_CMD("useradd"), NULL, "useradd");
     expect_err(2, "userapictl: useradd: 'not-an-email' is not a valid email "
-        "address\nusage: userapictl useradd [--role admin|user] "
-        "[--password-stdin] EMAIL\n", NULL, "useradd not-an-email");
-    expect_err(2, "userapictl: useradd: --role must be admin or user, not 'root'\n"
-        "usage: userapictl useradd [--role admin|user] [--password-stdin] EMAIL\n",
-        NULL, "useradd --role root x@example.com");
+        "address\n" TRY_CMD("useradd"), NULL, "useradd not-an-email");
+    expect_err(2, "userapictl: useradd: --role must be admin or user, not "
+        "'root'\n" TRY_CMD("useradd"), NULL,
+        "useradd --role root x@example.com");
     expect_err(2, "userapictl: useradd: unknown option '--force'\n"
-        "usage: userapictl useradd [--role admin|user] [--password-stdin] EMAIL\n",
-        NULL, "useradd --force x@example.com");
+        TRY_CMD("useradd"), NULL, "useradd --force x@example.com");
     expect_err(2, "userapictl: useradd: --role needs a value\n"
-        "usage: userapictl useradd [--role admin|user] [--password-stdin] EMAIL\n",
-        NULL, "useradd x@example.com --role");
-    expect_err(2, "userapictl: role: the role must be admin or user, not 'boss'\n"
-        "usage: userapictl role EMAIL admin|user\n", NULL, "role x@example.com boss");
+        TRY_CMD("useradd"), NULL, "useradd x@example.com --role");
+    expect_err(2, "userapictl: role: the role must be admin or user, not "
+        "'boss'\n" TRY_CMD("role"), NULL, "role x@example.com boss");
     expect_err(2, "userapictl: list: unexpected argument 'all'\n"
-        "usage: userapictl list [--json]\n", NULL, "list all");
-    expect_err(2, "userapictl: import: expected one FILE (- for standard input)\n"
-        "usage: userapictl import FILE|-\n", NULL, "import");
+        TRY_CMD("list"), NULL, "list all");
+    expect_err(2, "userapictl: import: expected one FILE (- for standard "
+        "input)\n" TRY_CMD("import"), NULL, "import");
     expect_err(2, "userapictl: sessions: expected at most one EMAIL\n"
-        "usage: userapictl sessions [EMAIL]\n", NULL, "sessions a@b.c d@e.f");
-    expect_err(2, "userapictl: --state-dir: empty path\n", NULL,
+        TRY_CMD("sessions"), NULL, "sessions a@b.c d@e.f");
+    /* An option of another command is unknown to this one. */
+    expect_err(2, "userapictl: list: unknown option '--password-stdin'\n"
+        TRY_CMD("list"), NULL, "list --password-stdin");
+    expect_err(2, "userapictl: revoke: unknown option '--json'\n"
+        TRY_CMD("revoke"), NULL, "revoke --json x@example.com");
+    expect_err(2, "userapictl: --state-dir: empty path\n" TRY, NULL,
         "--state-dir '' list");
     /* A usage error wins over a configuration error. */
     out = run_cmd(&code, "%s --config /nonexistent/x.conf useradd 2>/dev/null",
         ctl_bin());
     ck_assert_int_eq(WEXITSTATUS(code), 2);
     free(out);
+}
+END_TEST
+
+START_TEST(test_bad_option_prints_two_lines_not_the_help)
+{
+    /* Before the command: userapictl's help; after it: the command's. */
+    expect_err(2, "userapictl: unknown option '--bogus'\n" TRY, NULL,
+        "--bogus list");
+    expect_err(2, "userapictl: unknown option '-x'\n" TRY, NULL, "-x list");
+    expect_err(2, "userapictl: list: unknown option '--bogus'\n"
+        TRY_CMD("list"), NULL, "list --bogus");
+    expect_err(2, "userapictl: list: unknown option '-x'\n" TRY_CMD("list"),
+        NULL, "list -x");
+    expect_err(2, "userapictl: list: --json takes no value\n"
+        TRY_CMD("list"), NULL, "list --json=yes");
+    /* A global option's mistake points at the global help, wherever it
+     * stands. */
+    expect_err(2, "userapictl: --state-dir needs a value\n" TRY, NULL,
+        "list --state-dir");
+    expect_err(2, "userapictl: --state-dir: empty path\n" TRY, NULL,
+        "list --state-dir ''");
+    expect_err(2, "userapictl: --version takes no value\n" TRY, NULL,
+        "list --version=1");
+}
+END_TEST
+
+START_TEST(test_help_command_is_help)
+{
+    char *help, *out;
+    int   code;
+
+    help = ctl(&code, "--help");
+    ck_assert_int_eq(code, 0);
+    ck_assert_ptr_nonnull(strstr(help, "\n  help [COMMAND]\n      print this "
+        "help, or the help of one command\n"));
+    ck_assert_ptr_nonnull(strstr(help, "\nOptions, before or after the "
+        "command:\n"));
+    out = ctl(&code, "help");
+    ck_assert_int_eq(code, 0);
+    ck_assert_str_eq(out, help);
+    ck_assert_str_eq(ctl_stderr, "");
+    free(out);
+    free(help);
+    expect(0, "usage: userapictl revoke EMAIL\n  end every session of a user\n",
+        NULL, "help revoke");
+    expect(0, "usage: userapictl show [--json] EMAIL\n  show one user and how "
+        "many live sessions it has\n", NULL, "help show");
+    expect(0, "usage: userapictl sessions [--json] [EMAIL]\n  list live "
+        "sessions (never their tokens)\n", NULL, "sessions --help");
+    expect(0, "usage: userapictl help [COMMAND]\n  print this help, or the "
+        "help of one command\n", NULL, "help help");
+    /* --help after the operands too, and before anything is opened. */
+    expect(0, "usage: userapictl show [--json] EMAIL\n  show one user and how "
+        "many live sessions it has\n", NULL, "show nobody@example.com --help");
+    expect_err(2, "userapictl: unknown command 'frobnicate'\n" TRY, NULL,
+        "help frobnicate");
+    expect_err(2, "userapictl: help: expected at most one COMMAND\n"
+        TRY_CMD("help"), NULL, "help list show");
+}
+END_TEST
+
+START_TEST(test_global_options_after_the_command)
+{
+    char other[400], args[1024], want[700], *before, *after;
+    int  code;
+
+    two_users();
+    snprintf(other, sizeof(other), "%s/other", d.dir);
+    ck_assert_int_eq(mkdir(other, 0700), 0);
+    snprintf(args, sizeof(args), "import - --state-dir %s", other);
+    expect(0, "imported 1 user\n", "{\"email\":\"zoe@example.com\","
+        "\"created_at\":\"2025-01-01T00:00:00Z\",\"password\":\"password1\"}\n",
+        args);
+    /* The same list, whichever side of the command --state-dir is on. */
+    snprintf(args, sizeof(args), "--state-dir %s list", other);
+    before = ctl(&code, "%s", args);
+    ck_assert_int_eq(code, 0);
+    ck_assert_str_eq(before, "EMAIL            ROLE   CREATED\n"
+        "zoe@example.com  user   2025-01-01T00:00:00Z\n");
+    snprintf(args, sizeof(args), "list --state-dir %s", other);
+    after = ctl(&code, "%s", args);
+    ck_assert_int_eq(code, 0);
+    ck_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    snprintf(args, sizeof(args), "show -s %s zoe@example.com --json", other);
+    expect(0, "{\"email\":\"zoe@example.com\",\"role\":\"user\",\"role_id\":2,"
+        "\"created_at\":\"2025-01-01T00:00:00Z\",\"sessions\":0}\n", NULL, args);
+    /* The last one given wins, as before the command. */
+    snprintf(args, sizeof(args), "--state-dir %s list --state-dir %s", other,
+        d.state_dir);
+    expect(0, "EMAIL              ROLE   CREATED\n"
+        "alice@example.com  admin  2024-01-02T03:04:05Z\n"
+        "bob@example.org    user   2024-02-03T04:05:06Z\n", NULL, args);
+    /* --config after the command is read, and must exist. */
+    snprintf(args, sizeof(args), "list --config %s/missing.conf", d.dir);
+    before = ctl(&code, "%s", args);
+    ck_assert_int_eq(code, 3);
+    ck_assert_str_eq(before, "");
+    snprintf(want, sizeof(want), "userapictl: %s/missing.conf: ", d.dir);
+    ck_assert_msg(starts_with(ctl_stderr, want), "got %s", ctl_stderr);
+    free(before);
+    expect(0, "userapictl 0.1.0\n"
+        "Copyright (c) 2026 The userapid developers.\n"
+        "Licensed under the MIT License (SPDX-License-Identifier: MIT).\n",
+        NULL, "list --version");
 }
 END_TEST
 
@@ -574,6 +697,14 @@ START_TEST(test_list_exact_output_and_json)
         "role        user\n"
         "created_at  2024-02-03T04:05:06Z\n"
         "sessions    0\n", NULL, "show BOB@example.org");
+    expect(0,
+        "{\"email\":\"bob@example.org\",\"role\":\"user\",\"role_id\":2,"
+        "\"created_at\":\"2024-02-03T04:05:06Z\",\"sessions\":0}\n", NULL,
+        "show --json BOB@example.org");
+    expect(0,
+        "{\"email\":\"alice@example.com\",\"role\":\"admin\",\"role_id\":1,"
+        "\"created_at\":\"2024-01-02T03:04:05Z\",\"sessions\":0}\n", NULL,
+        "show alice@example.com --json");
 }
 END_TEST
 
@@ -672,8 +803,8 @@ START_TEST(test_import_is_all_or_nothing)
         "{\"email\":\"c2@example.com\",\"role\":\"owner\",\"password_hash\":\"%s\"}\n"
         "{\"email\":\"c3@example.com\",\"password\":\"password3\"}\n", hash1, hash1);
     write_file(path, lines, strlen(lines));
-    snprintf(want, sizeof(want), "userapictl: %s:3: role must be \"admin\" or "
-        "\"user\"\n", path);
+    snprintf(want, sizeof(want), "userapictl: %s:3: the role must be "
+        "\"admin\" or \"user\"\n", path);
     expect_err(1, want, NULL, args);
 
     /* The same email twice in the file. */
@@ -704,22 +835,29 @@ START_TEST(test_import_is_all_or_nothing)
             { "{\"email\":\"x@example.com\",\"password\":\"password3\"} x",
               "bad JSON: unexpected character" },
             { "[\"x@example.com\"]", "not a JSON object" },
-            { "{\"password\":\"password3\"}", "email is missing" },
+            { "{\"password\":\"password3\"}", "the email is missing" },
             { "{\"email\":\"x\",\"password\":\"password3\"}",
-              "email is not a valid address" },
-            { "{\"email\":7,\"password\":\"password3\"}", "email must be a string" },
-            { "{\"email\":\"x@example.com\"}", "password or password_hash is missing" },
+              "the email is not a valid address" },
+            { "{\"email\":7,\"password\":\"password3\"}",
+              "the email must be a string" },
+            { "{\"email\":\"x@example.com\",\"password_hash\":null}",
+              "the password hash must be a string" },
+            { "{\"email\":\"x@example.com\",\"created_at\":1}",
+              "the creation time must be a string" },
+            { "{\"email\":\"x@example.com\"}",
+              "a password or a password hash is needed" },
             { "{\"email\":\"x@example.com\",\"password\":\"password3\","
               "\"password_hash\":\"$y$x\"}",
-              "give password or password_hash, not both" },
+              "give a password or a password hash, not both" },
             { "{\"email\":\"x@example.com\",\"password\":\"short\"}",
               "the password is too short (5 bytes; at least 8)" },
             { "{\"email\":\"x@example.com\",\"password_hash\":\"$1$salt$abc\"}",
-              "password_hash is not a complete crypt hash of a supported method "
-              "(yescrypt, gost-yescrypt, scrypt, bcrypt, sha512crypt)" },
+              "the password hash is not a complete crypt hash of a supported "
+              "method (yescrypt, gost-yescrypt, scrypt, bcrypt, sha512crypt)" },
             { "{\"email\":\"x@example.com\",\"password\":\"password3\","
               "\"created_at\":\"2024-02-30T00:00:00Z\"}",
-              "created_at must be YYYY-MM-DDTHH:MM:SSZ (UTC, 1970 to 9999)" },
+              "the creation time must be YYYY-MM-DDTHH:MM:SSZ (UTC, 1970 to "
+              "9999)" },
             { "{\"email\":\"x@example.com\",\"pasword\":\"password3\"}",
               "unknown key \"pasword\"" },
         };
@@ -1051,6 +1189,171 @@ START_TEST(test_revoke_ends_every_session_of_the_user)
 }
 END_TEST
 
+/* The live sessions of email as the table holds them, in creation order,
+ * up to max; how many. */
+static int
+table_sessions(const char *email, struct session_info *out, int max)
+{
+    struct session_cfg    scfg = { 3600, 86400, 10000, 10 };
+    struct session_table *t;
+    struct session_info   all[16];
+    char                  err[SESSION_ERR_LEN];
+    int                   n = 0;
+
+    t = session_open(d.state_dir, &scfg, SESSION_AS_IS, err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(session_foreach(t, email, keep_info, all), 0);
+    session_close(t);
+    for (n = 0; n < max && n < keep_count; n++)
+        out[n] = all[n];
+    keep_count = 0;
+    return n;
+}
+
+/* A JSON line's string member, or NULL for JSON null. */
+static const char *
+jstr(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
+    if (v == NULL)
+        return NULL;
+    ck_assert_msg(json_object_is_type(v, json_type_string), "%s", key);
+    return json_object_get_string(v);
+}
+
+START_TEST(test_sessions_and_show_json)
+{
+    struct session_info  info[2];
+    struct json_object  *o, *v;
+    char                 tok[2][CRYPTO_TOKEN_LEN + 1], id[SESSION_ID_LEN + 1];
+    char                 t1[USERDB_TIME_LEN + 1], t2[USERDB_TIME_LEN + 1];
+    char                 t3[USERDB_TIME_LEN + 1], want[1024], *out, *line;
+    char                *next;
+    int                  code, i, n;
+
+    start();
+    expect(0, "created liz@example.com (user)\n", "password11\n",
+        "useradd --password-stdin liz@example.com");
+    expect(0, "", NULL, "sessions --json liz@example.com");
+    ck_assert_int_eq(login("liz@example.com", "password11", tok[0]), 200);
+    ck_assert_int_eq(login("liz@example.com", "password11", tok[1]), 200);
+    out = ctl(&code, "sessions LIZ@example.com --json");
+    ck_assert_msg(code == 0, "%s", ctl_stderr);
+    ck_assert_str_eq(ctl_stderr, "");
+    ck_assert_ptr_null(strstr(out, tok[0]));
+    ck_assert_ptr_null(strstr(out, tok[1]));
+    ck_assert_int_eq(table_sessions("liz@example.com", info, 2), 2);
+    for (i = 0, line = out; i < 2; i++, line = next + 1) {
+        ck_assert_ptr_nonnull(next = strchr(line, '\n'));
+        *next = '\0';
+        /* Field by field... */
+        ck_assert_ptr_nonnull(o = json_tokener_parse(line));
+        ck_assert_int_eq(json_object_object_length(o), 8);
+        session_token_id(tok[i], strlen(tok[i]), id);
+        ck_assert_int_eq((int)strlen(id), SESSION_ID_LEN);
+        ck_assert_str_eq(jstr(o, "id"), id);
+        ck_assert_str_eq(jstr(o, "email"), "liz@example.com");
+        ck_assert_str_eq(jstr(o, "role"), "user");
+        ck_assert(json_object_object_get_ex(o, "role_id", &v));
+        ck_assert_int_eq(json_object_get_int(v), 2);
+        ck_assert_str_eq(jstr(o, "address"), "127.0.0.1");
+        ck_assert_int_eq(userdb_format_time(info[i].created_at, t1), 0);
+        ck_assert_int_eq(userdb_format_time(info[i].last_used, t2), 0);
+        ck_assert_int_eq(userdb_format_time(info[i].expires_at, t3), 0);
+        ck_assert_str_eq(jstr(o, "created_at"), t1);
+        ck_assert_str_eq(jstr(o, "last_used"), t2);
+        ck_assert_str_eq(jstr(o, "expires_at"), t3);
+        json_object_put(o);
+        /* ...and the line as a whole. */
+        snprintf(want, sizeof(want), "{\"id\":\"%s\",\"email\":"
+            "\"liz@example.com\",\"role\":\"user\",\"role_id\":2,\"address\":"
+            "\"127.0.0.1\",\"created_at\":\"%s\",\"last_used\":\"%s\","
+            "\"expires_at\":\"%s\"}", id, t1, t2, t3);
+        ck_assert_str_eq(line, want);
+    }
+    ck_assert_str_eq(line, "");
+    free(out);
+    /* Every user's, one line each. */
+    /* --json is a command's option, not a global one. */
+    expect_err(2, "userapictl: unknown option '--json'\n" TRY, NULL,
+        "--json sessions");
+    out = ctl(&code, "sessions --json");
+    ck_assert_int_eq(code, 0);
+    for (n = 0, line = out; (line = strchr(line, '\n')) != NULL; line++)
+        n++;
+    ck_assert_int_eq(n, 2);
+    free(out);
+
+    out = ctl(&code, "show liz@example.com --json");
+    ck_assert_int_eq(code, 0);
+    ck_assert_ptr_nonnull(o = json_tokener_parse(out));
+    ck_assert_int_eq(json_object_object_length(o), 5);
+    ck_assert_str_eq(jstr(o, "email"), "liz@example.com");
+    ck_assert_str_eq(jstr(o, "role"), "user");
+    ck_assert(json_object_object_get_ex(o, "role_id", &v));
+    ck_assert_int_eq(json_object_get_int(v), 2);
+    ck_assert_int_eq((int)strlen(jstr(o, "created_at")), USERDB_TIME_LEN);
+    ck_assert(json_object_object_get_ex(o, "sessions", &v));
+    ck_assert(json_object_is_type(v, json_type_int));
+    ck_assert_int_eq(json_object_get_int(v), 2);
+    snprintf(want, sizeof(want), "{\"email\":\"liz@example.com\",\"role\":"
+        "\"user\",\"role_id\":2,\"created_at\":\"%s\",\"sessions\":2}\n",
+        jstr(o, "created_at"));
+    ck_assert_str_eq(out, want);
+    json_object_put(o);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_revoke_and_sessions_of_an_unknown_user_exit_4)
+{
+    struct session_cfg    scfg = { 3600, 86400, 10000, 10 };
+    struct session_table *t;
+    char                  err[SESSION_ERR_LEN], tok[CRYPTO_TOKEN_LEN + 1];
+    char                 *out;
+    int                   code;
+
+    /* Without a session table yet, and with one. */
+    import_lines("");
+    expect_err(4, "userapictl: no user nobody@example.com\n", NULL,
+        "revoke nobody@example.com");
+    expect_err(4, "userapictl: no user nobody@example.com\n", NULL,
+        "sessions nobody@example.com");
+    start();
+    expect_err(4, "userapictl: no user nobody@example.com\n", NULL,
+        "revoke Nobody@example.com");
+    expect_err(4, "userapictl: no user nobody@example.com\n", NULL,
+        "sessions --json nobody@example.com");
+    expect_err(4, "userapictl: no user nobody@example.com\n", NULL,
+        "show --json nobody@example.com");
+    /* A known user without sessions is no error. */
+    expect(0, "ended 0 sessions of admin@localhost\n", NULL,
+        "revoke admin@localhost");
+    expect(0, "", NULL, "sessions --json admin@localhost");
+
+    /* Sessions left by a deletion that could not end them are still
+     * listed and ended: revoke is how to finish that deletion. */
+    t = session_open(d.state_dir, &scfg, SESSION_AS_IS, err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(session_create(t, "ghost@example.com", 2, "192.0.2.7",
+        tok, NULL), 0);
+    session_close(t);
+    out = ctl(&code, "sessions ghost@example.com");
+    ck_assert_int_eq(code, 0);
+    ck_assert(starts_with(out, "EMAIL              ROLE   CREATED"));
+    ck_assert_ptr_nonnull(strstr(out, "\nghost@example.com  user   "));
+    free(out);
+    expect(0, "ended 1 session of ghost@example.com\n", NULL,
+        "revoke ghost@example.com");
+    expect_err(4, "userapictl: no user ghost@example.com\n", NULL,
+        "revoke ghost@example.com");
+    expect_err(4, "userapictl: no user ghost@example.com\n", NULL,
+        "sessions ghost@example.com");
+}
+END_TEST
+
 /*
  * userapictl opens the session table as it is: run with a configuration
  * saying max_sessions = 2, it neither resizes the daemon's table (100)
@@ -1183,6 +1486,9 @@ userapictl_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_version_and_help);
     tcase_add_test(tc, test_usage_errors_exit_2);
+    tcase_add_test(tc, test_bad_option_prints_two_lines_not_the_help);
+    tcase_add_test(tc, test_help_command_is_help);
+    tcase_add_test(tc, test_global_options_after_the_command);
     tcase_add_test(tc, test_config_errors_exit_3);
     tcase_add_test(tc, test_missing_database_is_an_error_and_creates_nothing);
     tcase_add_test(tc, test_useradd_then_list_show_and_exists);
@@ -1212,6 +1518,8 @@ userapictl_suite(void)
     tcase_add_test(tr, test_role_change_applies_to_live_sessions);
     tcase_add_test(tr, test_sessions_lists_live_sessions_without_tokens);
     tcase_add_test(tr, test_revoke_ends_every_session_of_the_user);
+    tcase_add_test(tr, test_sessions_and_show_json);
+    tcase_add_test(tr, test_revoke_and_sessions_of_an_unknown_user_exit_4);
     tcase_add_test(tr, test_ctl_leaves_the_session_table_as_the_daemon_sized_it);
     suite_add_tcase(s, tr);
     return s;
