@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -233,10 +234,12 @@ created_at(const char *email, char *out)
     free(r);
 }
 
+/* Starts the daemon with conf and reads the first administrator's
+ * password. */
 static void
-setup(void)
+setup_with(const char *conf)
 {
-    struct daemon_opts o = { .conf_extra = CONF };
+    struct daemon_opts o = { .conf_extra = conf };
     char               path[400], *pw;
 
     daemon_start(&d, &o);
@@ -248,6 +251,18 @@ setup(void)
     pw[strcspn(pw, "\n")] = '\0';
     snprintf(admin_pw, sizeof(admin_pw), "%s", pw);
     free(pw);
+}
+
+static void
+setup(void)
+{
+    setup_with(CONF);
+}
+
+static void
+setup_lockout(void)
+{
+    setup_with(CONF "login_max_failures = 2\n");
 }
 
 /* For the tests that need no daemon: its directory, port and xdg only. */
@@ -801,17 +816,187 @@ END_TEST
 START_TEST(test_logout_of_a_session_the_server_ended_still_forgets_it)
 {
     struct stat st;
-    char        token[TOKEN_LEN + 1], *r;
+    char        token[TOKEN_LEN + 1], want[512], *r;
 
     login_as(ADMIN, admin_pw);
     saved_token(token);
     r = call("DELETE", "/session", token, NULL);
     ck_assert_int_eq(http_status(r), 204);
     free(r);
-    expect_err(3, "userapi: log in first\n", NULL, "whoami");
+    snprintf(want, sizeof(want), "userapi: the session for "
+        "http://127.0.0.1:%d has ended; log in again with: userapi --server "
+        "http://127.0.0.1:%d login " ADMIN "\n", d.port, d.port);
+    expect_err(3, want, NULL, "whoami");
     ck_assert_int_eq(lstat(token_path(), &st), 0);
-    expect_err(3, "userapi: log in first\n", NULL, "logout");
+    snprintf(want, sizeof(want), "userapi: the session for "
+        "http://127.0.0.1:%d had already ended\n", d.port);
+    expect_err(3, want, NULL, "logout");
     ck_assert_int_eq(lstat(token_path(), &st), -1);
+}
+END_TEST
+
+/* "userapictl revoke EMAIL" on the daemon's state. */
+static void
+ctl_revoke(const char *email, const char *want)
+{
+    char *out;
+    int   st;
+
+    out = run_cmd(&st, "%s --config %s revoke \"%s\" 2>&1",
+        getenv("USERAPICTL_BIN"), d.conf, email);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_str_eq(out, want);
+    free(out);
+}
+
+/*
+ * A saved session the server has ended (revoked by the administrator)
+ * says so, with the command that logs in again to the same server, on
+ * every command that sends it; a refusal to a live session stays the
+ * server's message.
+ */
+START_TEST(test_a_revoked_session_tells_how_to_log_in_again)
+{
+    char want[512], env[128], *out;
+    int  code;
+
+    add_user("bob@example.com", "user");
+    login_as("bob@example.com", "password1");
+    expect_err(3, "userapi: only administrators may delete users\n", NULL,
+        "delete " ADMIN);
+    expect_err(3, "userapi: the current password is wrong\n",
+        "not-the-password\nnew-password-2\n", "passwd --password-stdin");
+    expect_err(3, "userapi: only administrators may create administrators\n",
+        "password1\n", "register --role admin --password-stdin x@example.com");
+    ctl_revoke("bob@example.com", "ended 1 session of bob@example.com\n");
+    snprintf(want, sizeof(want), "userapi: the session for "
+        "http://127.0.0.1:%d has ended; log in again with: userapi --server "
+        "http://127.0.0.1:%d login bob@example.com\n", d.port, d.port);
+    expect_err(3, want, NULL, "whoami");
+    expect_err(3, want, NULL, "users");
+    expect_err(3, want, NULL, "--json whoami");
+    expect_err(3, want, NULL, "delete " ADMIN);
+    expect_err(3, want, "password1\nnew-password-2\n",
+        "passwd --password-stdin");
+    expect_err(3, want, "password1\n",
+        "register --role admin --password-stdin x@example.com");
+    /* Without --server the command needs none either. */
+    snprintf(env, sizeof(env), "USERAPI_SERVER=http://127.0.0.1:%d", d.port);
+    out = ua_env(&code, NULL, env, "whoami");
+    ck_assert_int_eq(code, 3);
+    ck_assert_str_eq(out, "");
+    snprintf(want, sizeof(want), "userapi: the session for "
+        "http://127.0.0.1:%d has ended; log in again with: userapi login "
+        "bob@example.com\n", d.port);
+    ck_assert_str_eq(ua_stderr, want);
+    free(out);
+    login_as("bob@example.com", "password1");
+    expect(0, "", NULL, "whoami >/dev/null");
+}
+END_TEST
+
+/* The command to log in again quotes an email the shell would not read
+ * back as it is. */
+START_TEST(test_the_log_in_again_command_quotes_the_email)
+{
+    char token[TOKEN_LEN + 1], want[512], *r;
+
+    expect(0, "created o'neil&co@example.com (user)\n", "password1\n",
+        "register --password-stdin \"o'neil&co@example.com\"");
+    expect(0, "logged in as o'neil&co@example.com (user)\n", "password1\n",
+        "login --password-stdin \"o'neil&co@example.com\"");
+    saved_token(token);
+    r = call("DELETE", "/session", token, NULL);
+    ck_assert_int_eq(http_status(r), 204);
+    free(r);
+    snprintf(want, sizeof(want), "userapi: the session for "
+        "http://127.0.0.1:%d has ended; log in again with: userapi --server "
+        "http://127.0.0.1:%d login 'o'\\''neil&co@example.com'\n", d.port,
+        d.port);
+    expect_err(3, want, NULL, "whoami");
+}
+END_TEST
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* The N of "PREFIX(wait N s)\n" in ua_stderr, which must be exactly
+ * that. */
+static long
+waited(const char *prefix)
+{
+    char want[512];
+    long n;
+
+    ck_assert_msg(strncmp(ua_stderr, prefix, strlen(prefix)) == 0, "%s",
+        ua_stderr);
+    ck_assert_int_eq(sscanf(ua_stderr + strlen(prefix), "(wait %ld s)", &n),
+        1);
+    snprintf(want, sizeof(want), "%s(wait %ld s)\n", prefix, n);
+    ck_assert_str_eq(ua_stderr, want);
+    return n;
+}
+
+/*
+ * Locked out after login_max_failures: the server's message and the wait
+ * its Retry-After gives, which counts down from the same end.
+ */
+START_TEST(test_too_many_failed_logins_say_how_long_to_wait)
+{
+    char in[160], ra[32], *r;
+    long header, wait;
+
+    expect_err(3, "userapi: wrong email or password\n", "wrong-password\n",
+        "login --password-stdin " ADMIN);
+    expect_err(3, "userapi: wrong email or password\n", "wrong-password\n",
+        "login --password-stdin " ADMIN);
+    r = call("POST", "/", NULL, "{\"email\":\"" ADMIN "\",\"password\":"
+        "\"wrong-password\"}");
+    ck_assert_int_eq(http_status(r), 429);
+    ck_assert_int_eq(http_header(r, "Retry-After", ra, sizeof(ra)), 1);
+    header = strtol(ra, NULL, 10);
+    ck_assert_int_gt(header, 1);
+    free(r);
+    /* Even with the right password. */
+    snprintf(in, sizeof(in), "%s\n", admin_pw);
+    expect(4, "", in, "login --password-stdin " ADMIN);
+    wait = waited("userapi: too many failed logins; try again later ");
+    ck_assert_msg(wait <= header && wait >= header - 1,
+        "waited %ld s, Retry-After %ld", wait, header);
+}
+END_TEST
+
+/* Retry-After as seconds or as a date, on any error answer. */
+START_TEST(test_retry_after_as_seconds_or_a_date)
+{
+    char       status[128], date[64], *out;
+    time_t     t = time(NULL) + 120;
+    struct tm  tm;
+    long       wait;
+    int        code, port;
+
+    port = fake_server("503 Service Unavailable\r\nRetry-After: 5",
+        "{\"error\":\"service_unavailable\",\"message\":\"too many "
+        "sessions; try again later\"}");
+    out = ua_env(&code, "pw\n", NULL, "--server http://127.0.0.1:%d "
+        "login --password-stdin x@example.com", port);
+    ck_assert_int_eq(code, 5);
+    ck_assert_str_eq(out, "");
+    ck_assert_str_eq(ua_stderr, "userapi: too many sessions; try again later "
+        "(wait 5 s)\n");
+    free(out);
+    fake_stop();
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(status, sizeof(status), "429 Too Many Requests\r\n"
+        "Retry-After: %s", date);
+    port = fake_server(status, "");
+    out = ua_env(&code, NULL, NULL, "--server http://127.0.0.1:%d status",
+        port);
+    ck_assert_int_eq(code, 4);
+    ck_assert_str_eq(out, "");
+    wait = waited("userapi: the server answered 429 ");
+    ck_assert_msg(wait >= 118 && wait <= 120, "waited %ld s", wait);
+    free(out);
 }
 END_TEST
 
@@ -858,67 +1043,150 @@ START_TEST(test_server_comes_from_the_option_then_the_environment)
 }
 END_TEST
 
-START_TEST(test_usage_errors_exit_2)
+/* "userapi ARGS" (no --server) must print nothing on stdout, exactly err
+ * on stderr, and exit 2. */
+static void
+expect_usage(const char *err, const char *args)
 {
     char *out;
     int   code;
 
-    out = ua_env(&code, NULL, NULL, "%s", "");
-    ck_assert_int_eq(code, 2);
+    out = ua_env(&code, NULL, NULL, "%s", args);
+    ck_assert_msg(code == 2, "userapi %s: exit %d; stderr: %s", args, code,
+        ua_stderr);
     ck_assert_str_eq(out, "");
-    ck_assert_ptr_nonnull(strstr(ua_stderr, "userapi: no command given\nusage: "));
+    ck_assert_str_eq(ua_stderr, err);
     free(out);
-    expect_err(2, "userapi: unknown command 'frobnicate' (userapi --help lists "
-        "them)\n", NULL, "frobnicate");
-    expect_err(2, "userapi: login: expected one EMAIL\n"
-        "usage: userapi login [--password-stdin] EMAIL\n", NULL, "login");
+}
+
+#define TRY         "Try 'userapi --help' for more information.\n"
+#define TRY_CMD(c)  "Try 'userapi " c " --help' for more information.\n"
+
+START_TEST(test_usage_errors_exit_2)
+{
+    /* Of userapi itself: one line, and where to read more. */
+    expect_usage("userapi: no command given\n" TRY, "");
+    expect_usage("userapi: unknown command 'frobnicate'\n" TRY, "frobnicate");
+    expect_usage("userapi: unknown option '--bogus'\n" TRY, "--bogus status");
+    expect_usage("userapi: unknown option '-x'\n" TRY, "-x status");
+    expect_usage("userapi: --server needs a value\n" TRY, "--server");
+    expect_usage("userapi: --server: 'ftp://127.0.0.1' is not an http:// or "
+        "https:// URL\n" TRY, "--server ftp://127.0.0.1 status");
+    expect_usage("userapi: --server: the URL names no host\n" TRY,
+        "--server http:// status");
+    /* Of a command: the same, pointing to the command's help. */
+    expect_err(2, "userapi: login: expected one EMAIL\n" TRY_CMD("login"),
+        NULL, "login");
     expect_err(2, "userapi: register: the role is admin or user, not 'boss'\n"
-        "usage: userapi register [--role admin|user] [--password-stdin] EMAIL\n",
-        NULL, "register --role boss x@example.com");
+        TRY_CMD("register"), NULL, "register --role boss x@example.com");
     expect_err(2, "userapi: register: --role needs a value\n"
-        "usage: userapi register [--role admin|user] [--password-stdin] EMAIL\n",
-        NULL, "register x@example.com --role");
-    expect_err(2, "userapi: delete: expected one EMAIL\n"
-        "usage: userapi delete EMAIL\n", NULL, "delete a@example.com b@example.com");
+        TRY_CMD("register"), NULL, "register x@example.com --role");
+    expect_err(2, "userapi: delete: expected one EMAIL\n" TRY_CMD("delete"),
+        NULL, "delete a@example.com b@example.com");
     expect_err(2, "userapi: whoami: unexpected argument 'me'\n"
-        "usage: userapi whoami\n", NULL, "whoami me");
+        TRY_CMD("whoami"), NULL, "whoami me");
     expect_err(2, "userapi: status: unknown option '--verbose'\n"
-        "usage: userapi status\n", NULL, "status --verbose");
-    out = ua_env(&code, NULL, NULL, "--bogus status");
-    ck_assert_int_eq(code, 2);
-    ck_assert_ptr_nonnull(strstr(ua_stderr, "userapi: unknown option '--bogus'\n"));
+        TRY_CMD("status"), NULL, "status --verbose");
+    expect_err(2, "userapi: status: unknown option '-x'\n" TRY_CMD("status"),
+        NULL, "status -x");
+    /* Another command's option is as unknown as any. */
+    expect_err(2, "userapi: login: unknown option '--role'\n"
+        TRY_CMD("login"), NULL, "login --role admin x@example.com");
+    expect_err(2, "userapi: status: unknown option '--password-stdin'\n"
+        TRY_CMD("status"), NULL, "status --password-stdin");
+    expect_err(2, "userapi: help: unknown command 'frobnicate'\n" TRY, NULL,
+        "help frobnicate");
+    expect_err(2, "userapi: help: unexpected argument 'status'\n"
+        TRY_CMD("help"), NULL, "help login status");
+    expect_err(2, "userapi: help: unknown option '--bogus'\n"
+        TRY_CMD("help"), NULL, "help --bogus");
+}
+END_TEST
+
+/* What --help prints, and help without a command. */
+#define USAGE \
+    "usage: userapi [--server URL] [--json] COMMAND [ARGS]\n" \
+    "\n" \
+    "Commands:\n" \
+    "  status\n" \
+    "      show the server's status, workers, users, uptime and version\n" \
+    "  register [--role admin|user] [--password-stdin] EMAIL\n" \
+    "      create a user (an administrator's saved session may create admins)\n" \
+    "  login [--password-stdin] EMAIL\n" \
+    "      log in and save the session for this server\n" \
+    "  whoami\n" \
+    "      show the logged-in user\n" \
+    "  users\n" \
+    "      list the users (an administrator sees all, a user only themself)\n" \
+    "  passwd [--password-stdin]\n" \
+    "      change your password\n" \
+    "  delete EMAIL\n" \
+    "      delete a user (administrators only)\n" \
+    "  logout\n" \
+    "      end the session and forget it\n" \
+    "  help [COMMAND]\n" \
+    "      show this help, or the help of one command\n" \
+    "\n" \
+    "Options:\n" \
+    "  -s, --server URL   the server (default $USERAPI_SERVER, else " \
+    "http://127.0.0.1:8080)\n" \
+    "  -j, --json         print the server's JSON answer as it came\n" \
+    "  -V, --version      print the version and exit\n" \
+    "  -h, --help         print this help and exit\n" \
+    "\n" \
+    "Exit status: 0 ok, 1 local failure, 2 usage error, 3 authentication\n" \
+    "or authorisation refused, 4 request rejected, 5 server error,\n" \
+    "6 cannot connect.  See userapi(1).\n"
+
+/* "userapi ARGS" must print exactly want, nothing on stderr, and exit 0,
+ * without a server. */
+static void
+expect_local(const char *want, const char *args)
+{
+    char *out;
+    int   code;
+
+    out = ua_env(&code, NULL, NULL, "%s", args);
+    ck_assert_msg(code == 0, "userapi %s: exit %d; stderr: %s", args, code,
+        ua_stderr);
+    ck_assert_str_eq(out, want);
+    ck_assert_str_eq(ua_stderr, "");
     free(out);
-    out = ua_env(&code, NULL, NULL, "--server");
-    ck_assert_int_eq(code, 2);
-    ck_assert_ptr_nonnull(strstr(ua_stderr, "userapi: --server needs a value\n"));
-    free(out);
-    out = ua_env(&code, NULL, NULL, "--server ftp://127.0.0.1 status");
-    ck_assert_int_eq(code, 2);
-    ck_assert_str_eq(ua_stderr, "userapi: --server: 'ftp://127.0.0.1' is not "
-        "an http:// or https:// URL\n");
-    free(out);
-    out = ua_env(&code, NULL, NULL, "--server http:// status");
-    ck_assert_int_eq(code, 2);
-    ck_assert_str_eq(ua_stderr, "userapi: --server: the URL names no host\n");
-    free(out);
-    /* Help and version are not errors. */
-    out = ua_env(&code, NULL, NULL, "--help");
-    ck_assert_int_eq(code, 0);
-    ck_assert_ptr_nonnull(strstr(out, "usage: userapi [--server URL] [--json] "
-        "COMMAND [ARGS]\n"));
-    ck_assert_ptr_nonnull(strstr(out, "6 cannot connect"));
-    free(out);
-    out = ua_env(&code, NULL, NULL, "--version");
-    ck_assert_int_eq(code, 0);
-    ck_assert_str_eq(out, "userapi " USERAPID_VERSION "\n"
+}
+
+START_TEST(test_help_and_help_command_are_the_help_options)
+{
+    expect_local(USAGE, "--help");
+    expect_local(USAGE, "-h");
+    expect_local(USAGE, "help");
+    /* --help anywhere before the command wins; --json changes nothing. */
+    expect_local(USAGE, "--json --help status");
+    expect_local(USAGE, "--json help");
+    expect_local("usage: userapi login [--password-stdin] EMAIL\n"
+        "  log in and save the session for this server\n", "login --help");
+    expect_local("usage: userapi login [--password-stdin] EMAIL\n"
+        "  log in and save the session for this server\n", "help login");
+    expect_local("usage: userapi register [--role admin|user] "
+        "[--password-stdin] EMAIL\n"
+        "  create a user (an administrator's saved session may create "
+        "admins)\n", "help register");
+    expect_local("usage: userapi register [--role admin|user] "
+        "[--password-stdin] EMAIL\n"
+        "  create a user (an administrator's saved session may create "
+        "admins)\n", "register --password-stdin --help");
+    expect_local("usage: userapi status\n"
+        "  show the server's status, workers, users, uptime and version\n",
+        "help status");
+    expect_local("usage: userapi help [COMMAND]\n"
+        "  show this help, or the help of one command\n", "help help");
+    expect_local("usage: userapi help [COMMAND]\n"
+        "  show this help, or the help of one command\n", "help --help");
+    /* No server is needed, even a bad one. */
+    expect_local(USAGE, "--server ftp://x help");
+    expect_local("userapi " USERAPID_VERSION "\n"
         "Copyright (c) 2026 The userapid developers.\n"
-        "Licensed under the MIT License (SPDX-License-Identifier: MIT).\n");
-    free(out);
-    out = ua_env(&code, NULL, NULL, "login --help");
-    ck_assert_int_eq(code, 0);
-    ck_assert_str_eq(out, "usage: userapi login [--password-stdin] EMAIL\n"
-        "  log in and save the session for this server\n");
-    free(out);
+        "Licensed under the MIT License (SPDX-License-Identifier: MIT).\n",
+        "--version");
 }
 END_TEST
 
@@ -1014,6 +1282,7 @@ userapi_suite(void)
     Suite *s = suite_create("userapi");
     TCase *tc = tcase_create("daemon");
     TCase *to = tcase_create("offline");
+    TCase *tl = tcase_create("lockout");
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
@@ -1035,16 +1304,25 @@ userapi_suite(void)
     tcase_add_test(tc, test_delete_by_an_admin_and_refused_to_a_user);
     tcase_add_test(tc, test_logout_ends_the_session_and_removes_the_token);
     tcase_add_test(tc, test_logout_of_a_session_the_server_ended_still_forgets_it);
+    tcase_add_test(tc, test_a_revoked_session_tells_how_to_log_in_again);
+    tcase_add_test(tc, test_the_log_in_again_command_quotes_the_email);
     tcase_add_test(tc, test_server_comes_from_the_option_then_the_environment);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(to, setup_offline, teardown);
     tcase_set_timeout(to, 60);
     tcase_add_test(to, test_usage_errors_exit_2);
+    tcase_add_test(to, test_help_and_help_command_are_the_help_options);
     tcase_add_test(to, test_a_server_that_is_not_running_exits_6);
     tcase_add_test(to, test_a_server_error_exits_5_with_its_message);
     tcase_add_test(to, test_other_answers_exit_5_4_or_1);
+    tcase_add_test(to, test_retry_after_as_seconds_or_a_date);
     suite_add_tcase(s, to);
+
+    tcase_add_checked_fixture(tl, setup_lockout, teardown);
+    tcase_set_timeout(tl, 60);
+    tcase_add_test(tl, test_too_many_failed_logins_say_how_long_to_wait);
+    suite_add_tcase(s, tl);
     return s;
 }
 

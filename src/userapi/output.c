@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * output.c - what the client prints: an error as one "userapi: ..." line
+ * on stderr, and on stdout the server's JSON body as it came (--json) or
+ * the short texts and aligned tables made from it.
+ *
+ * Nothing from the server reaches a terminal unless ua_text_ok passed it:
+ * no control character, so no escape sequence, in a table or a message.
+ * Messages use words, never the API's field names.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "userapi.h"
+
+/* "userapi: [NAME: ]message" on stderr, name NULL for none. */
+void
+ua_vsay(const char *name, const char *fmt, va_list ap)
+{
+    fputs("userapi: ", stderr);
+    if (name != NULL)
+        fprintf(stderr, "%s: ", name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+/* "userapi: message" on stderr; returns UA_EXIT_FAIL. */
+int
+ua_err(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    ua_vsay(NULL, fmt, ap);
+    va_end(ap);
+    return UA_EXIT_FAIL;
+}
+
+/* Whether s may go to a terminal: no control characters. */
+int
+ua_text_ok(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Appends s to b as one word a shell reads back as s: as it is when it
+ * holds nothing the shell treats specially, else in single quotes.  0,
+ * or -1 when memory ran out. */
+int
+ua_shell_word(struct buf *b, const char *s)
+{
+    const char *p;
+
+    if (s[0] != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        "abcdefghijklmnopqrstuvwxyz0123456789@%+=:,./_-") == strlen(s))
+        return buf_append_str(b, s);
+    if (buf_append_str(b, "'") == -1)
+        return -1;
+    for (p = s; *p != '\0'; p++)
+        if ((*p == '\'' ? buf_append_str(b, "'\\''") :
+            buf_append(b, p, 1)) == -1)
+            return -1;
+    return buf_append_str(b, "'");
+}
+
+/* The body as it came, and a newline (the server sends none). */
+void
+ua_print_body(const struct ua_response *r)
+{
+    if (r->body.len == 0)
+        return;
+    fwrite(r->body.data, 1, r->body.len, stdout);
+    if (r->body.data[r->body.len - 1] != '\n')
+        putchar('\n');
+}
+
+/* "deleted EMAIL" and the like: what, then s in lower case as the server
+ * stores an email, or what alone when s may not go to a terminal. */
+void
+ua_print_lower(const char *what, const char *s)
+{
+    const char *p;
+
+    fputs(what, stdout);
+    if (ua_text_ok(s)) {
+        putchar(' ');
+        for (p = s; *p != '\0'; p++)
+            putchar(tolower((unsigned char)*p));
+    }
+    putchar('\n');
+}
+
+/*
+ * users, an array of user records, as a table with aligned columns.
+ * 0, or UA_EXIT_FAIL (said) when a record is not one.
+ */
+static int
+ua_print_table(struct json_object *users)
+{
+    static const char *const keys[] = { "email", "role", "created_at" };
+    static const char *const words[] = { "an email", "a role",
+                                         "a creation time" };
+    struct json_object *u, *v;
+    const char         *f[3];
+    size_t              n, i, k, w[2] = { sizeof("EMAIL") - 1,
+                            sizeof("ROLE") - 1 }, len;
+
+    n = json_object_array_length(users);
+    for (i = 0; i < n; i++) {
+        u = json_object_array_get_idx(users, i);
+        for (k = 0; k < 3; k++) {
+            if (!json_object_object_get_ex(u, keys[k], &v) ||
+                !json_object_is_type(v, json_type_string) ||
+                !ua_text_ok(json_object_get_string(v)))
+                return ua_err("unexpected answer from the server: a user "
+                    "record without %s", words[k]);
+            if (k < 2 && (len = strlen(json_object_get_string(v))) > w[k])
+                w[k] = len;
+        }
+    }
+    printf("%-*s  %-*s  %s\n", (int)w[0], "EMAIL", (int)w[1], "ROLE",
+        "CREATED");
+    for (i = 0; i < n; i++) {
+        u = json_object_array_get_idx(users, i);
+        for (k = 0; k < 3; k++) {
+            json_object_object_get_ex(u, keys[k], &v);
+            f[k] = json_object_get_string(v);
+        }
+        printf("%-*s  %-*s  %s\n", (int)w[0], f[0], (int)w[1], f[1], f[2]);
+    }
+    return 0;
+}
+
+/*
+ * The users in the answer r as a table: its {"users":[...]}, or the one
+ * record it is when one.  0, or UA_EXIT_FAIL (said) when it holds no
+ * such thing.
+ */
+int
+ua_print_users(const struct ua_response *r, int one)
+{
+    struct json_object *o = ua_response_json(r), *users = NULL;
+    int                 rc;
+
+    if (o != NULL && one) {
+        if ((users = json_object_new_array()) == NULL) {
+            json_object_put(o);
+            return ua_err("out of memory");
+        }
+        json_object_array_add(users, json_object_get(o));
+    } else if (o != NULL && json_object_object_get_ex(o, "users", &users)) {
+        json_object_get(users);
+    }
+    if (users != NULL && json_object_is_type(users, json_type_array))
+        rc = ua_print_table(users);
+    else
+        rc = ua_err("unexpected answer from the server: %s", one ?
+            "no user record" : "no user list");
+    json_object_put(users);
+    json_object_put(o);
+    return rc;
+}
+
+/* Seconds as "3d 4h 5m 6s" from the largest unit that is not zero; the
+ * text itself when it is not a number. */
+static const char *
+ua_duration(const char *text, char *out, size_t outlen)
+{
+    unsigned long long s, d, h, m;
+    char              *end;
+
+    errno = 0;
+    s = strtoull(text, &end, 10);
+    if (!isdigit((unsigned char)text[0]) || *end != '\0' || errno != 0)
+        return text;
+    d = s / 86400;
+    h = s / 3600 % 24;
+    m = s / 60 % 60;
+    s %= 60;
+    if (d > 0)
+        snprintf(out, outlen, "%llud %lluh %llum %llus", d, h, m, s);
+    else if (h > 0)
+        snprintf(out, outlen, "%lluh %llum %llus", h, m, s);
+    else if (m > 0)
+        snprintf(out, outlen, "%llum %llus", m, s);
+    else
+        snprintf(out, outlen, "%llus", s);
+    return out;
+}
+
+/* A header of the answer, or "-" when it has none. */
+static const char *
+ua_header_or_dash(const struct ua_response *r, const char *name)
+{
+    const char *v = ua_header(r, name);
+
+    return v != NULL ? v : "-";
+}
+
+/* The X-Userapid-* headers of status's answer, one "name  value" line
+ * each. */
+void
+ua_print_status(const struct ua_response *r)
+{
+    char up[64];
+
+    printf("status   %s\n", ua_header_or_dash(r, "X-Userapid-Status"));
+    printf("workers  %s\n", ua_header_or_dash(r, "X-Userapid-Workers"));
+    printf("users    %s\n", ua_header_or_dash(r, "X-Userapid-Users"));
+    printf("uptime   %s\n", ua_duration(ua_header_or_dash(r,
+        "X-Userapid-Uptime"), up, sizeof(up)));
+    printf("version  %s\n", ua_header_or_dash(r, "X-Userapid-Version"));
+}
