@@ -94,10 +94,7 @@ ctl_sessions_open(struct ctl *c)
             return 0;
         return ctl_err("%s: %s", path, strerror(errno));
     }
-    scfg.ttl = c->cfg.session_ttl;
-    scfg.max_age = c->cfg.session_max_age;
-    scfg.max_sessions = c->cfg.max_sessions;
-    scfg.max_per_user = c->cfg.max_sessions_per_user;
+    config_session(&c->cfg, &scfg);
     c->touched = 1;
     /* As it is: only the daemon sizes the table. */
     if ((c->sessions = session_open(c->dir, &scfg, SESSION_AS_IS, err,
