@@ -42,7 +42,7 @@ typedef int (*api_handler)(struct api_ctx *, const struct api_request *,
 struct api_route {
     const char  *path;
     int          prefix;            /* path is a prefix, e.g. "/users/" */
-    api_handler  handlers[HTTP_METHOD_PATCH + 1];
+    api_handler  handlers[HTTP_METHOD_MAX + 1];
 };
 
 /* Fields of a decoded request body; strings point into the decoder's
@@ -1513,13 +1513,14 @@ api_route_find(const char *path, size_t len)
     return NULL;
 }
 
-/* Appends "Allow: GET, HEAD\r\n" for the methods route answers. */
+/* Appends "Allow: GET, HEAD, OPTIONS\r\n" for the methods route answers;
+ * for NULL (OPTIONS *), every method the server implements. */
 static void
 api_allow_header(const struct api_route *route, struct buf *out)
 {
     static const enum http_method order[] = {
         HTTP_METHOD_GET, HTTP_METHOD_HEAD, HTTP_METHOD_POST, HTTP_METHOD_PUT,
-        HTTP_METHOD_PATCH, HTTP_METHOD_DELETE,
+        HTTP_METHOD_PATCH, HTTP_METHOD_DELETE, HTTP_METHOD_OPTIONS,
     };
     const char *sep = "";
     size_t      i;
@@ -1528,7 +1529,9 @@ api_allow_header(const struct api_route *route, struct buf *out)
     for (i = 0; ok && i < sizeof(order) / sizeof(order[0]); i++) {
         enum http_method m = order[i];
 
-        if (route->handlers[m] == NULL &&
+        /* Every route answers OPTIONS; HEAD goes with GET. */
+        if (route != NULL && route->handlers[m] == NULL &&
+            m != HTTP_METHOD_OPTIONS &&
             !(m == HTTP_METHOD_HEAD && route->handlers[HTTP_METHOD_GET]))
             continue;
         ok = buf_appendf(out, "%s%s", sep, http_method_name(m)) == 0;
@@ -1548,9 +1551,21 @@ api_handle(struct api_ctx *ctx, const struct api_request *req,
     char                      msg[128];
     int                       rc;
 
+    if (h->path_len == 1 && h->path[0] == '*') {
+        r->status = 204;
+        api_allow_header(NULL, &r->headers);
+        return API_DONE;
+    }
     route = api_route_find(h->path, h->path_len);
     if (route == NULL) {
         api_error(r, 404, "no such resource");
+        return API_DONE;
+    }
+    if (h->method == HTTP_METHOD_OPTIONS) {
+        /* What the route allows; a browser's preflight gets its CORS
+         * headers from the worker, as every answer does. */
+        r->status = 204;
+        api_allow_header(route, &r->headers);
         return API_DONE;
     }
     fn = route->handlers[h->method];
@@ -1569,4 +1584,25 @@ api_handle(struct api_ctx *ctx, const struct api_request *req,
         r->job.secure = req->secure;
     }
     return rc;
+}
+
+void
+api_cors(const struct config *cfg, const struct http_request *req,
+    struct buf *headers)
+{
+    const struct http_header *o;
+
+    if (cfg->ncors_origins == 0 ||
+        (o = http_request_header(req, "Origin")) == NULL ||
+        !config_cors_allowed(cfg, o->value, o->value_len))
+        return;
+    buf_append_str(headers, "Access-Control-Allow-Origin: ");
+    buf_append(headers, o->value, o->value_len);
+    buf_append_str(headers, "\r\nAccess-Control-Allow-Credentials: true\r\n"
+        "Vary: Origin\r\n");
+    if (req->method == HTTP_METHOD_OPTIONS &&
+        http_request_header(req, "Access-Control-Request-Method") != NULL)
+        buf_append_str(headers, "Access-Control-Allow-Methods: GET, HEAD, POST, "
+            "PUT, PATCH, DELETE, OPTIONS\r\nAccess-Control-Allow-Headers: "
+            "Authorization, Content-Type\r\nAccess-Control-Max-Age: 600\r\n");
 }

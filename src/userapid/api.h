@@ -98,6 +98,16 @@ void api_job_run(struct hashpool_job *job);
 int  api_resume(struct api_ctx *ctx, struct api_job *job,
          struct api_response *r);
 
+/*
+ * The CORS headers of the answer to req, appended to headers: none unless
+ * its Origin is one of cors_origins; then Access-Control-Allow-Origin
+ * echoing it, -Allow-Credentials and Vary: Origin, and for a preflight
+ * (OPTIONS with Access-Control-Request-Method) -Allow-Methods,
+ * -Allow-Headers and -Max-Age.
+ */
+void api_cors(const struct config *cfg, const struct http_request *req,
+         struct buf *headers);
+
 /* Replaces r's answer with status and {"error":"<code>","message":msg}. */
 void api_error(struct api_response *r, int status, const char *message);
 

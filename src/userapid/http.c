@@ -194,6 +194,7 @@ http_method_lookup(const char *s, size_t len)
         { "PUT", HTTP_METHOD_PUT },
         { "DELETE", HTTP_METHOD_DELETE },
         { "PATCH", HTTP_METHOD_PATCH },
+        { "OPTIONS", HTTP_METHOD_OPTIONS },
     };
     size_t i;
 
@@ -268,6 +269,14 @@ http_parse_target(struct http_parser *p, struct http_request *req)
         if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
             return http_fail(p, 400, "invalid character in request target");
 
+    /* The asterisk form is OPTIONS's alone (RFC 9112, 3.2.4). */
+    if (req->target_len == 1 && t[0] == '*') {
+        if (req->method != HTTP_METHOD_OPTIONS)
+            return http_fail(p, 400, "\"*\" is a target for OPTIONS only");
+        req->path = t;
+        req->path_len = 1;
+        return HTTP_PARSE_OK;
+    }
     if (req->target_len > 0 && t[0] == '/') {
         start = t;
     } else {
@@ -754,6 +763,7 @@ http_method_name(enum http_method m)
     case HTTP_METHOD_PUT:       return "PUT";
     case HTTP_METHOD_DELETE:    return "DELETE";
     case HTTP_METHOD_PATCH:     return "PATCH";
+    case HTTP_METHOD_OPTIONS:   return "OPTIONS";
     case HTTP_METHOD_UNKNOWN:   break;
     }
     return "UNKNOWN";

@@ -41,7 +41,9 @@ enum http_method {
     HTTP_METHOD_PUT,
     HTTP_METHOD_DELETE,
     HTTP_METHOD_PATCH,
+    HTTP_METHOD_OPTIONS,
 };
+#define HTTP_METHOD_MAX HTTP_METHOD_OPTIONS
 
 struct http_header {
     const char *name;

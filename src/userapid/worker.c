@@ -1266,6 +1266,7 @@ conn_respond(struct worker *w, struct conn *c)
     int                  keep;
 
     keep = req->keep_alive && !w->draining && w->cfg->keepalive_timeout > 0;
+    api_cors(w->cfg, req, &w->res.headers);
     /* The path is for the access log only: no copy when it is off. */
     path[0] = '\0';
     if (w->cfg->access_log) {

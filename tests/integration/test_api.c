@@ -926,15 +926,98 @@ START_TEST(test_routes_405_with_allow)
     r = call("DELETE", "/", NULL, NULL, NULL);
     assert_error(r, 405, "method_not_allowed");
     ck_assert(http_header(r, "Allow", v, sizeof(v)));
-    ck_assert_str_eq(v, "GET, HEAD, POST, PUT");
+    ck_assert_str_eq(v, "GET, HEAD, POST, PUT, OPTIONS");
     free(r);
     r = call("GET", "/session", NULL, NULL, NULL);
     ck_assert(http_header(r, "Allow", v, sizeof(v)));
-    ck_assert_str_eq(v, "DELETE");
+    ck_assert_str_eq(v, "DELETE, OPTIONS");
     free(r);
     r = call("PUT", "/users/a@b.cd", NULL, NULL, "{}");
     ck_assert(http_header(r, "Allow", v, sizeof(v)));
-    ck_assert_str_eq(v, "GET, HEAD, PATCH, DELETE");
+    ck_assert_str_eq(v, "GET, HEAD, PATCH, DELETE, OPTIONS");
+    free(r);
+}
+END_TEST
+
+/* OPTIONS on every route: 204, Allow, no body, no Content-Length. */
+START_TEST(test_options_answers_204_with_allow)
+{
+    static const struct { const char *path, *allow; } routes[] = {
+        { "/", "GET, HEAD, POST, PUT, OPTIONS" },
+        { "/status", "GET, HEAD, OPTIONS" },
+        { "/session", "DELETE, OPTIONS" },
+        { "/users/a@b.cd", "GET, HEAD, PATCH, DELETE, OPTIONS" },
+        { "*", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" },
+    };
+    char   req[256], v[128], *r;
+    size_t i;
+
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        snprintf(req, sizeof(req), "OPTIONS %s HTTP/1.1\r\nHost: t\r\n"
+            "Connection: close\r\n\r\n", routes[i].path);
+        r = http_exchange(d.port, req, 5000);
+        ck_assert_msg(http_status(r) == 204, "%s: %s", routes[i].path, r);
+        ck_assert(http_header(r, "Allow", v, sizeof(v)));
+        ck_assert_str_eq(v, routes[i].allow);
+        ck_assert(!http_header(r, "Content-Length", v, sizeof(v)));
+        ck_assert_str_eq(http_body(r), "");
+        /* No CORS header without cors_origins. */
+        ck_assert(!http_header(r, "Access-Control-Allow-Origin", v, sizeof(v)));
+        free(r);
+    }
+    r = http_exchange(d.port, "OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n"
+        "Connection: close\r\n\r\n", 5000);
+    ck_assert_int_eq(http_status(r), 404);
+    free(r);
+}
+END_TEST
+
+/*
+ * CORS: a listed Origin is echoed with credentials and Vary; a preflight
+ * gets the methods and headers; an unlisted Origin gets no CORS header.
+ */
+START_TEST(test_cors_for_listed_origins_only)
+{
+    char v[256], *r;
+
+    daemon_cleanup(&d);
+    start(CONF "cors_origins = https://app.example.com, http://localhost:3000\n");
+    r = http_exchange(d.port, "OPTIONS / HTTP/1.1\r\nHost: t\r\n"
+        "Origin: https://app.example.com\r\nAccess-Control-Request-Method: PUT\r\n"
+        "Access-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n", 5000);
+    ck_assert_int_eq(http_status(r), 204);
+    ck_assert(http_header(r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    ck_assert_str_eq(v, "https://app.example.com");
+    ck_assert(http_header(r, "Access-Control-Allow-Credentials", v, sizeof(v)));
+    ck_assert_str_eq(v, "true");
+    ck_assert(http_header(r, "Vary", v, sizeof(v)));
+    ck_assert_str_eq(v, "Origin");
+    ck_assert(http_header(r, "Access-Control-Allow-Methods", v, sizeof(v)));
+    ck_assert_str_eq(v, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    ck_assert(http_header(r, "Access-Control-Allow-Headers", v, sizeof(v)));
+    ck_assert_str_eq(v, "Authorization, Content-Type");
+    ck_assert(http_header(r, "Access-Control-Max-Age", v, sizeof(v)));
+    ck_assert_str_eq(v, "600");
+    free(r);
+    /* A simple request from a listed origin: no preflight headers. */
+    r = http_exchange(d.port, "GET /status HTTP/1.1\r\nHost: t\r\n"
+        "Origin: http://localhost:3000\r\nConnection: close\r\n\r\n", 5000);
+    ck_assert_int_eq(http_status(r), 200);
+    ck_assert(http_header(r, "Access-Control-Allow-Origin", v, sizeof(v)));
+    ck_assert_str_eq(v, "http://localhost:3000");
+    ck_assert(!http_header(r, "Access-Control-Allow-Methods", v, sizeof(v)));
+    free(r);
+    /* Unlisted, or listed with another port or scheme: nothing. */
+    r = http_exchange(d.port, "OPTIONS / HTTP/1.1\r\nHost: t\r\n"
+        "Origin: https://evil.example.com\r\nAccess-Control-Request-Method: PUT\r\n"
+        "Connection: close\r\n\r\n", 5000);
+    ck_assert_int_eq(http_status(r), 204);
+    ck_assert(strstr(r, "Access-Control-") == NULL);
+    ck_assert(!http_header(r, "Vary", v, sizeof(v)));
+    free(r);
+    r = http_exchange(d.port, "GET /status HTTP/1.1\r\nHost: t\r\n"
+        "Origin: http://app.example.com\r\nConnection: close\r\n\r\n", 5000);
+    ck_assert(strstr(r, "Access-Control-") == NULL);
     free(r);
 }
 END_TEST
@@ -1218,6 +1301,8 @@ api_suite(void)
     tcase_add_test(tc, test_last_admin_cannot_be_deleted_or_demoted);
     tcase_add_test(tc, test_delete_user_ends_sessions);
     tcase_add_test(tc, test_routes_405_with_allow);
+    tcase_add_test(tc, test_options_answers_204_with_allow);
+    tcase_add_test(tc, test_cors_for_listed_origins_only);
     tcase_add_test(tc, test_sessions_survive_restart);
     tcase_add_test(tc, test_initial_admin_password_file_is_0600);
     tcase_add_test(tc, test_token_survives_a_worker_crash);

@@ -140,7 +140,7 @@ START_TEST(test_known_method_on_wrong_path_is_405_with_allow)
 
     assert_json_error(r, 405, "method_not_allowed");
     ck_assert(http_header(r, "Allow", v, sizeof(v)));
-    ck_assert_str_eq(v, "GET, HEAD");
+    ck_assert_str_eq(v, "GET, HEAD, OPTIONS");
     free(r);
 }
 END_TEST

@@ -225,8 +225,21 @@ END_TEST
 
 START_TEST(test_unknown_method_is_501_as_soon_as_request_line_ends)
 {
-    ck_assert_int_eq(parse("OPTIONS / HTTP/1.1\r\n"), 501);
-    assert_span(R.method_str, R.method_len, "OPTIONS");
+    ck_assert_int_eq(parse("PROPFIND / HTTP/1.1\r\n"), 501);
+    assert_span(R.method_str, R.method_len, "PROPFIND");
+}
+END_TEST
+
+/* OPTIONS is known, and only it may ask about "*" (RFC 9112, 3.2.4). */
+START_TEST(test_options_and_the_asterisk_form)
+{
+    ck_assert_int_eq(parse("OPTIONS / HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+    ck_assert_int_eq(R.method, HTTP_METHOD_OPTIONS);
+    assert_span(R.path, R.path_len, "/");
+    ck_assert_int_eq(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
+    assert_span(R.path, R.path_len, "*");
+    ck_assert_int_eq(parse("GET * HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+    ck_assert_int_eq(parse("OPTIONS ** HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
 }
 END_TEST
 
@@ -1880,6 +1893,7 @@ http_suite(void)
     tcase_add_test(tc, test_unknown_token_method_is_501_with_method_str);
     tcase_add_test(tc, test_method_is_case_sensitive_lowercase_get_is_501);
     tcase_add_test(tc, test_unknown_method_is_501_as_soon_as_request_line_ends);
+    tcase_add_test(tc, test_options_and_the_asterisk_form);
     tcase_add_test(tc, test_method_with_non_token_char_is_400);
     tcase_add_test(tc, test_empty_method_is_400);
     tcase_add_test(tc, test_double_space_in_request_line_is_400);
