@@ -235,8 +235,10 @@ tls_ctx_policy(SSL_CTX *ssl, char *err, size_t errlen)
         tls_openssl_err(err, errlen, "TLS policy");
         return -1;
     }
+    /* The server's order of the list above, strongest first, not the
+     * client's: a client cannot talk it down to a weaker suite. */
     SSL_CTX_set_options(ssl, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-        SSL_OP_IGNORE_UNEXPECTED_EOF);
+        SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
         SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     /* Stateless tickets only: any worker resumes any session. */
