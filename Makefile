@@ -196,7 +196,8 @@ install: all
 	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
 	    systemd/userapid.service > $(DESTDIR)$(systemdunitdir)/userapid.service
 	chmod 0644 $(DESTDIR)$(systemdunitdir)/userapid.service
-	install -m 0644 systemd/userapid.socket $(DESTDIR)$(systemdunitdir)/
+	install -m 0644 systemd/userapid.socket systemd/userapid-https.socket \
+	    $(DESTDIR)$(systemdunitdir)/
 	install -m 0644 systemd/userapid.catalog $(DESTDIR)$(catalogdir)/
 	install -d $(DESTDIR)$(datarootdir)/bash-completion/completions
 	install -m 0644 scripts/userapi.bash-completion \
@@ -220,6 +221,7 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(mandir)/man8/,$(notdir $(MAN8))) \
 	    $(DESTDIR)$(systemdunitdir)/userapid.service \
 	    $(DESTDIR)$(systemdunitdir)/userapid.socket \
+	    $(DESTDIR)$(systemdunitdir)/userapid-https.socket \
 	    $(DESTDIR)$(catalogdir)/userapid.catalog \
 	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapi
 	rm -f $(DESTDIR)$(datarootdir)/bash-completion/completions/userapictl
