@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * throttle.c - shared login, registration and connection counters; see
- * throttle.h.
+ * throttle.c - shared login, registration and connection counts; see
+ * throttle.h for the rules and throttle_store.h for where they are kept.
  *
- * Three open-addressing tables with linear probing in one shared mapping:
- * login attempts (keyed by account and by address), registrations (by
- * address) and connections (by address and worker slot, plus a total per
- * address, so the master can hand back what a crashed worker held).
+ * Five open-addressing tables with linear probing: accounts, addresses,
+ * (account, address) pairs and registrations in the file, connections
+ * (by address and worker slot, plus a total per address, so the master
+ * can hand back what a crashed worker held) in the master's anonymous
+ * mapping.  Each of the two mappings has its own lock.
  *
  * Invariants, kept under the lock by every call:
  *   - An entry sits at most PROBE_MAX - 1 slots after its home slot, and
@@ -15,90 +16,86 @@
  *     only take an empty slot within that reach; deletes shift later
  *     entries back (Knuth's algorithm R), which only brings them closer to
  *     home.  Nothing is ever re-inserted elsewhere.
- *   - No entry that still counts is ever dropped or taken over.  Login and
- *     registration entries that count nothing any more (stale) are
- *     deleted when their key is cleared, or swept when a key finds no room
- *     or the table is three quarters full, at most once a second (entries
- *     go stale as the clock moves on; a call that makes one stale deletes
- *     it there and then).  When there is still no room, the call refuses
- *     instead of admitting an attempt it cannot count.
+ *   - No entry that still counts is ever dropped or taken over.  Entries
+ *     that count nothing any more (stale) are deleted when their key is
+ *     cleared, or swept when a key finds no room or the table is three
+ *     quarters full, at most once a second.  When there is still no room,
+ *     the call refuses instead of admitting what it cannot count.
+ *   - Each new window of an account gets an id never given before in the
+ *     file (last_window + 1).  A pair counts only while its id is its
+ *     account's current one, and at most max_failures: so an address
+ *     counts at most max_failures times in any window of an account, even
+ *     when its own window or lockout ends and starts again meanwhile.
+ *   - An account is charged only within its window (a charge after it
+ *     starts a new one), so every charge of a window comes before its
+ *     end: a pair, which lives until that end, outlives them all.
  *   - A connection entry exists only while its count is above 0, and each
  *     address's total is the sum of its per-slot counts.
- *   - Times are CLOCK_MONOTONIC seconds.
+ *   - Times are CLOCK_MONOTONIC milliseconds; waits are told in whole
+ *     seconds, rounded up.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "auth.h"
-#include "throttle.h"
+#include "log.h"
+#include "throttle_store.h"
 
-#define LOGIN_SLOTS   65536     /* powers of two; 3 MiB in all */
-#define REG_SLOTS     16384
-#define CONN_SLOTS    32768
 #define PROBE_MAX     64
 #define SLOT_TOTAL    (-1)      /* the per-address total of connections */
-#define LOCK_REPORTED 0x1       /* flags: a failure has logged the lockout */
+#define SWEEP_MS      1000      /* sweeps of one table, at most this often */
+#define THR_REPORTED  0x1       /* flags: a failure has logged the lockout */
+#define THR_SLOWED    0x2       /* an account reached account_max_failures */
 
-/* What every entry starts with. */
-struct head {
-    uint64_t key;               /* keyed hash; 0: empty slot */
-    int32_t  count;             /* attempts, registrations or connections */
-    int16_t  slot;              /* connections: worker slot or SLOT_TOTAL */
-    uint16_t flags;
-};
-
-/* Logins and registrations. */
-struct limit_entry {
-    struct head h;
-    int64_t     window_end;     /* the count starts again from here */
-    int64_t     locked_until;   /* logins: 0, or the end of a lockout */
-};
-
-struct conn_entry {
-    struct head h;
-};
-
-struct table_meta {
-    uint32_t used;              /* entries in the table */
-    int64_t  swept;             /* when stale entries were last swept */
-};
-
-struct throttle {
-    pthread_mutex_t     lock;
-    uint8_t             seed[32];
-    struct table_meta   login_meta;
-    struct table_meta   reg_meta;
-    struct table_meta   conn_meta;
-    struct limit_entry  login[LOGIN_SLOTS];
-    struct limit_entry  reg[REG_SLOTS];
-    struct conn_entry   conn[CONN_SLOTS];
-};
-
-/* A process's view of one table in the mapping. */
+/* A process's view of one table. */
 struct table {
     unsigned char      *base;
     size_t              esize;
     size_t              nslots;
-    struct table_meta  *meta;
+    struct thr_meta    *meta;
     const char         *name;
-    int               (*dead)(const struct head *, int64_t);
+    int               (*dead)(const struct thr_head *, int64_t);
+};
+
+/* The keys of one login. */
+struct login_keys {
+    uint64_t    acct;
+    uint64_t    addr;
+    uint64_t    pair;
+};
+
+/* Lockouts gathered for throttle_lockouts. */
+struct lockout_list {
+    struct throttle_lockout *v;
+    size_t                   n;
+    size_t                   cap;
 };
 
 static int64_t (*throttle_clock)(void);
 
-static int64_t  throttle_now(void);
-static uint64_t throttle_key(const struct throttle *, char, const char *);
-static void     throttle_lock(struct throttle *);
-static void     throttle_repair(struct throttle *);
-static int      throttle_check_locked(struct throttle *, char *, size_t);
-static struct table tab_login(struct throttle *);
-static struct table tab_reg(struct throttle *);
-static struct table tab_conn(struct throttle *);
-static struct head *tab_at(const struct table *, size_t);
+static int64_t  thr_now(void);
+static long     thr_secs(int64_t);
+static uint64_t thr_key(const uint8_t *, char, const char *, const char *);
+static void     thr_login_keys(const struct thr_file *, const char *,
+                    const char *, struct login_keys *);
+static void     thr_lock(struct throttle *);
+static void     thr_unlock(struct throttle *);
+static void     thr_lock_conns(struct throttle *);
+static int      thr_repair(struct thr_file *, int);
+static int      thr_mend(struct throttle *, char *, size_t);
+static int      thr_check_file(struct thr_file *, char *, size_t);
+static struct table tab_acct(struct thr_file *);
+static struct table tab_addr(struct thr_file *);
+static struct table tab_pair(struct thr_file *);
+static struct table tab_reg(struct thr_file *);
+static struct table tab_conn(struct thr_conns *);
+static struct thr_head *tab_at(const struct table *, size_t);
 static size_t   tab_home(const struct table *, uint64_t, int);
 static size_t   tab_dist(const struct table *, size_t, size_t);
 static long     tab_find(const struct table *, uint64_t, int);
@@ -108,63 +105,93 @@ static void     tab_delete(const struct table *, size_t);
 static void     tab_sweep(const struct table *, int64_t);
 static void     tab_clear(const struct table *);
 static int      tab_check(const struct table *, char *, size_t);
-static int      limit_dead(const struct head *, int64_t);
-static int      conn_dead(const struct head *, int64_t);
-static int      limit_locked(const struct limit_entry *, int64_t);
-static int      limit_stale(const struct limit_entry *, int64_t);
+static int      limit_locked(const struct thr_limit *, int64_t);
+static int      limit_stale(const struct thr_limit *, int64_t);
+static int      limit_dead(const struct thr_head *, int64_t);
+static void     limit_restart(struct thr_limit *, int64_t, int64_t);
 static void     limit_make_room(const struct table *, uint64_t, int64_t);
 static long     limit_get(const struct table *, uint64_t, int *);
-static void     limit_charge(struct limit_entry *, int64_t, long);
-static long     login_wait(const struct table *, uint64_t, int64_t);
-static int      login_admit(const struct table *, uint64_t, uint64_t,
-                    int64_t, const struct throttle_limits *);
-static void     login_charge(struct limit_entry *, int64_t,
+static int      acct_stale(const struct thr_acct *, int64_t);
+static int      acct_dead(const struct thr_head *, int64_t);
+static int      acct_listed(const struct thr_head *, int64_t);
+static long     acct_max(const struct throttle_limits *);
+static int64_t  acct_delay(long, long);
+static void     acct_charge(struct thr_file *, struct thr_acct *,
+                    struct thr_pair *, int64_t, const struct throttle_limits *);
+static int      addr_listed(const struct thr_head *, int64_t);
+static void     addr_charge(struct thr_addr *, int64_t,
                     const struct throttle_limits *);
-static void     login_refund(const struct table *, uint64_t, int64_t,
+static void     addr_refund(const struct table *, uint64_t, int64_t,
                     const struct throttle_limits *);
-static void     login_clear(const struct table *, uint64_t);
-static int      login_report(const struct table *, uint64_t, int64_t);
+static int      pair_dead(const struct thr_head *, int64_t);
+static int64_t  login_wait(const struct table *, uint64_t, int64_t);
+static int      login_admit(struct thr_file *, const struct login_keys *,
+                    const char *, const char *, int64_t,
+                    const struct throttle_limits *);
+static int      login_report(const struct table *, uint64_t, int64_t,
+                    int (*)(const struct thr_head *, int64_t));
+static int      lockout_add(struct lockout_list *, int, const char *, size_t,
+                    long, long);
+static int      lockout_gather(const struct table *, int, size_t, int64_t,
+                    struct lockout_list *);
+static int      lockout_cmp(const void *, const void *);
+static int      tab_unlock(const struct table *, uint64_t, int64_t,
+                    int (*)(const struct thr_head *, int64_t));
+static int      conn_dead(const struct thr_head *, int64_t);
 static int      conn_add(const struct table *, uint64_t, int);
 static void     conn_drop(const struct table *, uint64_t, int, int32_t);
 static int      conn_clear_pass(const struct table *, int);
 static int      conn_check_totals(const struct table *, char *, size_t);
 
-struct throttle *
-throttle_create(void)
-{
-    struct throttle     *t;
-    pthread_mutexattr_t  a;
+/* ---- opening ------------------------------------------------------------ */
 
-    t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
-        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED)
-        return NULL;
-    if (crypto_random_bytes(t->seed, sizeof(t->seed)) == -1 ||
-        pthread_mutexattr_init(&a) != 0) {
-        munmap(t, sizeof(*t));
-        return NULL;
-    }
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (pthread_mutex_init(&t->lock, &a) != 0) {
-        pthread_mutexattr_destroy(&a);
-        munmap(t, sizeof(*t));
-        errno = ENOMEM;
+struct throttle *
+throttle_open(const char *state_dir, int flags, char *err, size_t errlen)
+{
+    struct throttle *t;
+
+    if ((t = calloc(1, sizeof(*t))) == NULL) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    pthread_mutexattr_destroy(&a);
-    /* Any clock reading, even 0, is a second not yet swept. */
-    t->login_meta.swept = INT64_MIN;
-    t->reg_meta.swept = INT64_MIN;
-    t->conn_meta.swept = INT64_MIN;
+    if (thr_store_open(t, state_dir, flags, err, errlen) == -1 ||
+        ((flags & THROTTLE_DAEMON) && thr_mend(t, err, errlen) == -1)) {
+        throttle_close(t);
+        return NULL;
+    }
     return t;
 }
 
 void
-throttle_destroy(struct throttle *t)
+throttle_close(struct throttle *t)
 {
-    if (t != NULL)
-        munmap(t, sizeof(*t));
+    if (t == NULL)
+        return;
+    thr_store_close(t);
+    free(t);
+}
+
+/*
+ * The master, at start, on a file of this boot: a lock that cannot be
+ * taken makes the file afresh, and a table left unsound (by a process
+ * killed in the middle of a change, or damage) is emptied, each with a
+ * warning.  0, or -1 with err set.
+ */
+static int
+thr_mend(struct throttle *t, char *err, size_t errlen)
+{
+    int rc = pthread_mutex_lock(&t->f->u.h.lock);
+
+    if (rc != 0 && rc != EOWNERDEAD) {
+        log_msg(LOG_WARNING, "%s: the lock cannot be taken (%s); making it "
+            "afresh", t->path, strerror(rc));
+        return thr_store_remake(t, err, errlen);
+    }
+    thr_repair(t->f, 1);
+    if (rc == EOWNERDEAD)
+        pthread_mutex_consistent(&t->f->u.h.lock);
+    pthread_mutex_unlock(&t->f->u.h.lock);
+    return 0;
 }
 
 void
@@ -174,95 +201,165 @@ throttle_set_clock(int64_t (*now)(void))
 }
 
 static int64_t
-throttle_now(void)
+thr_now(void)
 {
     struct timespec ts;
 
     if (throttle_clock != NULL)
-        return throttle_clock();
+        return throttle_clock() * 1000;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A wait of ms milliseconds in whole seconds, rounded up. */
+static long
+thr_secs(int64_t ms)
+{
+    return ms <= 0 ? 0 : (long)((ms + 999) / 1000);
 }
 
 static void
-throttle_lock(struct throttle *t)
+thr_lock(struct throttle *t)
 {
-    /* A worker died holding it, maybe halfway through a change. */
-    if (pthread_mutex_lock(&t->lock) == EOWNERDEAD) {
-        throttle_repair(t);
-        pthread_mutex_consistent(&t->lock);
+    /* A process died holding it, maybe halfway through a change. */
+    if (pthread_mutex_lock(&t->f->u.h.lock) == EOWNERDEAD) {
+        thr_repair(t->f, 0);
+        pthread_mutex_consistent(&t->f->u.h.lock);
+    }
+}
+
+static void
+thr_unlock(struct throttle *t)
+{
+    pthread_mutex_unlock(&t->f->u.h.lock);
+}
+
+static void
+thr_lock_conns(struct throttle *t)
+{
+    struct table tb = tab_conn(t->c);
+    char         err[1];
+
+    if (pthread_mutex_lock(&t->c->lock) == EOWNERDEAD) {
+        if (tab_check(&tb, err, sizeof(err)) == -1 ||
+            conn_check_totals(&tb, err, sizeof(err)) == -1)
+            tab_clear(&tb);
+        pthread_mutex_consistent(&t->c->lock);
     }
 }
 
 /*
- * A table left unsound by a worker that died in the middle of a change is
- * emptied: forgetting counts errs on the side of letting users in, while
- * an entry out of reach could refuse an address for ever.
+ * A table left unsound by a process that died in the middle of a change
+ * is emptied: forgetting counts errs on the side of letting users in,
+ * while an entry out of reach could refuse an address for ever.  Says why
+ * when warn.  How many tables were emptied.
  */
-static void
-throttle_repair(struct throttle *t)
+static int
+thr_repair(struct thr_file *f, int warn)
 {
-    struct table login = tab_login(t), reg = tab_reg(t), conn = tab_conn(t);
-    char         err[1];
+    struct table tabs[4] = { tab_acct(f), tab_addr(f), tab_pair(f),
+                             tab_reg(f) };
+    char         err[256];
+    int          i, n = 0;
 
-    if (tab_check(&login, err, sizeof(err)) == -1)
-        tab_clear(&login);
-    if (tab_check(&reg, err, sizeof(err)) == -1)
-        tab_clear(&reg);
-    if (tab_check(&conn, err, sizeof(err)) == -1 ||
-        conn_check_totals(&conn, err, sizeof(err)) == -1)
-        tab_clear(&conn);
+    for (i = 0; i < 4; i++) {
+        if (tab_check(&tabs[i], err, sizeof(err)) == 0)
+            continue;
+        if (warn)
+            log_msg(LOG_WARNING, "throttle: %s; emptying the %s table", err,
+                tabs[i].name);
+        tab_clear(&tabs[i]);
+        n++;
+    }
+    return n;
 }
 
-/* A keyed hash: SHA-256 over seed, kind and string; never 0. */
+/* A keyed hash: SHA-256 over seed, kind, a (up to THROTTLE_KEY_MAX
+ * bytes: no longer key reaches here) and, when not NULL, a NUL and b;
+ * never 0. */
 static uint64_t
-throttle_key(const struct throttle *t, char kind, const char *s)
+thr_key(const uint8_t *seed, char kind, const char *a, const char *b)
 {
-    uint8_t  buf[32 + 1 + 320], d[CRYPTO_SHA256_LEN];
-    size_t   n = strnlen(s, 320);
+    uint8_t  buf[THR_SEED_LEN + 1 + THROTTLE_KEY_MAX + 1 + THR_ADDR_TEXT];
+    uint8_t  d[CRYPTO_SHA256_LEN];
+    size_t   na = strnlen(a, THROTTLE_KEY_MAX);
+    size_t   nb = b != NULL ? strnlen(b, THR_ADDR_TEXT) : 0;
+    size_t   n = THR_SEED_LEN + 1 + na;
     uint64_t k;
 
-    memcpy(buf, t->seed, 32);
-    buf[32] = (uint8_t)kind;
-    memcpy(buf + 33, s, n);
-    crypto_sha256(buf, 33 + n, d);
+    memcpy(buf, seed, THR_SEED_LEN);
+    buf[THR_SEED_LEN] = (uint8_t)kind;
+    memcpy(buf + THR_SEED_LEN + 1, a, na);
+    if (b != NULL) {
+        buf[n++] = '\0';
+        memcpy(buf + n, b, nb);
+        n += nb;
+    }
+    crypto_sha256(buf, n, d);
     memcpy(&k, d, sizeof(k));
     return k == 0 ? 1 : k;
+}
+
+static void
+thr_login_keys(const struct thr_file *f, const char *email, const char *addr,
+    struct login_keys *k)
+{
+    k->acct = thr_key(f->u.h.seed, 'a', email, NULL);
+    k->addr = thr_key(f->u.h.seed, 'i', addr, NULL);
+    k->pair = thr_key(f->u.h.seed, 'p', email, addr);
 }
 
 /* ---- tables ------------------------------------------------------------ */
 
 static struct table
-tab_login(struct throttle *t)
+tab_acct(struct thr_file *f)
 {
-    struct table tb = { (unsigned char *)t->login, sizeof(t->login[0]),
-        LOGIN_SLOTS, &t->login_meta, "login", limit_dead };
+    struct table tb = { (unsigned char *)f->acct, sizeof(f->acct[0]),
+        THR_ACCT_SLOTS, &f->u.h.acct_meta, "account", acct_dead };
 
     return tb;
 }
 
 static struct table
-tab_reg(struct throttle *t)
+tab_addr(struct thr_file *f)
 {
-    struct table tb = { (unsigned char *)t->reg, sizeof(t->reg[0]),
-        REG_SLOTS, &t->reg_meta, "registration", limit_dead };
+    struct table tb = { (unsigned char *)f->addr, sizeof(f->addr[0]),
+        THR_ADDR_SLOTS, &f->u.h.addr_meta, "address", limit_dead };
 
     return tb;
 }
 
 static struct table
-tab_conn(struct throttle *t)
+tab_pair(struct thr_file *f)
 {
-    struct table tb = { (unsigned char *)t->conn, sizeof(t->conn[0]),
-        CONN_SLOTS, &t->conn_meta, "connection", conn_dead };
+    struct table tb = { (unsigned char *)f->pair, sizeof(f->pair[0]),
+        THR_PAIR_SLOTS, &f->u.h.pair_meta, "pair", pair_dead };
 
     return tb;
 }
 
-static struct head *
+static struct table
+tab_reg(struct thr_file *f)
+{
+    struct table tb = { (unsigned char *)f->reg, sizeof(f->reg[0]),
+        THR_REG_SLOTS, &f->u.h.reg_meta, "registration", limit_dead };
+
+    return tb;
+}
+
+static struct table
+tab_conn(struct thr_conns *c)
+{
+    struct table tb = { (unsigned char *)c->conn, sizeof(c->conn[0]),
+        THR_CONN_SLOTS, &c->meta, "connection", conn_dead };
+
+    return tb;
+}
+
+static struct thr_head *
 tab_at(const struct table *tb, size_t i)
 {
-    return (struct head *)(tb->base + (i & (tb->nslots - 1)) * tb->esize);
+    return (struct thr_head *)(tb->base + (i & (tb->nslots - 1)) * tb->esize);
 }
 
 /* Keys are uniform already; the slot spreads an address's entries. */
@@ -288,7 +385,7 @@ tab_find(const struct table *tb, uint64_t key, int slot)
     size_t home = tab_home(tb, key, slot), d;
 
     for (d = 0; d < PROBE_MAX; d++) {
-        struct head *e = tab_at(tb, home + d);
+        struct thr_head *e = tab_at(tb, home + d);
 
         if (e->key == 0)
             return -1;
@@ -315,7 +412,7 @@ static long
 tab_insert(const struct table *tb, uint64_t key, int slot)
 {
     long          i = tab_free(tb, key, slot);
-    struct head  *e;
+    struct thr_head  *e;
 
     if (i == -1)
         return -1;
@@ -338,7 +435,7 @@ tab_delete(const struct table *tb, size_t i)
     size_t hole = i & (tb->nslots - 1), j, d;
 
     for (d = 1; d < tb->nslots; d++) {
-        struct head *e;
+        struct thr_head *e;
         size_t       home;
 
         j = (hole + d) & (tb->nslots - 1);
@@ -387,7 +484,7 @@ tab_check(const struct table *tb, char *err, size_t errlen)
     size_t i, n = 0;
 
     for (i = 0; i < tb->nslots; i++) {
-        struct head *e = tab_at(tb, i);
+        struct thr_head *e = tab_at(tb, i);
         size_t       home;
 
         if (e->key == 0)
@@ -419,26 +516,37 @@ tab_check(const struct table *tb, char *err, size_t errlen)
     return 0;
 }
 
-/* ---- logins and registrations ------------------------------------------ */
+/* ---- the rules ----------------------------------------------------------- */
 
 static int
-limit_locked(const struct limit_entry *e, int64_t now)
+limit_locked(const struct thr_limit *e, int64_t now)
 {
     return e->locked_until > now;
 }
 
-/* Counts nothing any more: its next charge starts afresh. */
+/* Addresses and registrations: counts nothing any more, so its next
+ * charge starts afresh; a lockout that has ended ends its count too. */
 static int
-limit_stale(const struct limit_entry *e, int64_t now)
+limit_stale(const struct thr_limit *e, int64_t now)
 {
     return !limit_locked(e, now) && (e->h.count == 0 ||
         e->window_end <= now || e->locked_until != 0);
 }
 
 static int
-limit_dead(const struct head *h, int64_t now)
+limit_dead(const struct thr_head *h, int64_t now)
 {
-    return limit_stale((const struct limit_entry *)h, now);
+    return limit_stale((const struct thr_limit *)h, now);
+}
+
+/* A new window from now, counting nothing yet. */
+static void
+limit_restart(struct thr_limit *e, int64_t now, int64_t window)
+{
+    e->h.count = 0;
+    e->h.flags = 0;
+    e->window_end = now + window;
+    e->locked_until = 0;
 }
 
 /*
@@ -448,7 +556,7 @@ limit_dead(const struct head *h, int64_t now)
 static void
 limit_make_room(const struct table *tb, uint64_t key, int64_t now)
 {
-    if (tab_find(tb, key, 0) != -1 || tb->meta->swept == now)
+    if (tab_find(tb, key, 0) != -1 || tb->meta->swept > now - SWEEP_MS)
         return;
     if (tb->meta->used < tb->nslots / 4 * 3 && tab_free(tb, key, 0) != -1)
         return;
@@ -465,62 +573,147 @@ limit_get(const struct table *tb, uint64_t key, int *fresh)
     return i != -1 ? i : tab_insert(tb, key, 0);
 }
 
-/* One more on e; a stale count starts a new window. */
-static void
-limit_charge(struct limit_entry *e, int64_t now, long window)
+/* An account's count lasts while a wait is in force, past its window. */
+static int
+acct_stale(const struct thr_acct *e, int64_t now)
 {
-    if (limit_stale(e, now)) {
-        e->h.count = 0;
-        e->h.flags = 0;
-        e->window_end = now + window;
-        e->locked_until = 0;
-    }
-    e->h.count++;
+    return !limit_locked(&e->l, now) && (e->l.h.count == 0 ||
+        e->l.window_end <= now);
 }
 
-/* Seconds key is still locked out for, 0 if not. */
+static int
+acct_dead(const struct thr_head *h, int64_t now)
+{
+    return acct_stale((const struct thr_acct *)h, now);
+}
+
+/* Slowed down: it reached its limit in a window still counting. */
+static int
+acct_listed(const struct thr_head *h, int64_t now)
+{
+    return !acct_dead(h, now) && (h->flags & THR_SLOWED);
+}
+
+static int
+addr_listed(const struct thr_head *h, int64_t now)
+{
+    return limit_locked((const struct thr_limit *)h, now);
+}
+
+static int
+pair_dead(const struct thr_head *h, int64_t now)
+{
+    return ((const struct thr_pair *)h)->window_end <= now;
+}
+
+/* The account's limit, above the address's whatever the caller says. */
 static long
+acct_max(const struct throttle_limits *l)
+{
+    return l->account_max_failures > l->max_failures ?
+        l->account_max_failures : l->max_failures + 1;
+}
+
+/* The wait after the attempt that brings an account to its limit plus
+ * over: min(2^over, lockout) seconds, in ms. */
+static int64_t
+acct_delay(long over, long lockout)
+{
+    int64_t cap = (int64_t)lockout * 1000;
+
+    if (over >= 30 || ((int64_t)1000 << over) > cap)
+        return cap;
+    return (int64_t)1000 << over;
+}
+
+/*
+ * One attempt on account a from the address of pair p: counted when the
+ * address has not counted max_failures times in a's window yet; from
+ * a's limit on, the next attempt waits.
+ */
+static void
+acct_charge(struct thr_file *f, struct thr_acct *a, struct thr_pair *p,
+    int64_t now, const struct throttle_limits *l)
+{
+    long amax = acct_max(l);
+
+    if (acct_stale(a, now)) {
+        limit_restart(&a->l, now, (int64_t)l->window * 1000);
+        a->window = ++f->u.h.last_window;
+    }
+    if (p->window != a->window) {
+        p->h.count = 0;
+        p->window = a->window;
+        p->window_end = a->l.window_end;
+    }
+    if (p->h.count >= l->max_failures)
+        return;
+    p->h.count++;
+    if (++a->l.h.count < amax)
+        return;
+    a->l.locked_until = now + acct_delay(a->l.h.count - amax, l->lockout);
+    a->l.h.flags |= THR_SLOWED;
+}
+
+/* One attempt from address e; the one that reaches the limit locks it. */
+static void
+addr_charge(struct thr_addr *e, int64_t now, const struct throttle_limits *l)
+{
+    if (limit_stale(&e->l, now))
+        limit_restart(&e->l, now, (int64_t)l->window * 1000);
+    if (++e->l.h.count >= l->max_failures) {
+        e->l.locked_until = now + (int64_t)l->lockout * 1000;
+        e->l.h.flags &= ~THR_REPORTED;
+    }
+}
+
+/* How long key must still wait (ms), 0 if not at all. */
+static int64_t
 login_wait(const struct table *tb, uint64_t key, int64_t now)
 {
-    long                i = tab_find(tb, key, 0);
-    struct limit_entry *e;
+    long              i = tab_find(tb, key, 0);
+    struct thr_limit *e;
 
     if (i == -1)
         return 0;
-    e = (struct limit_entry *)tab_at(tb, (size_t)i);
-    return limit_locked(e, now) ? (long)(e->locked_until - now) : 0;
+    e = (struct thr_limit *)tab_at(tb, (size_t)i);
+    return limit_locked(e, now) ? e->locked_until - now : 0;
 }
 
-static void
-login_charge(struct limit_entry *e, int64_t now, const struct throttle_limits *l)
-{
-    limit_charge(e, now, l->window);
-    if (e->h.count >= l->max_failures) {
-        e->locked_until = now + l->lockout;
-        e->h.flags &= ~LOCK_REPORTED;
-    }
-}
-
-/* Charges account and address both, or neither: 0, or -1 for no room. */
+/* Charges account, address and pair, or nothing: 0, or -1 for no room.
+ * A sweep moves entries of its own table only. */
 static int
-login_admit(const struct table *tb, uint64_t ka, uint64_t ki, int64_t now,
-    const struct throttle_limits *l)
+login_admit(struct thr_file *f, const struct login_keys *k, const char *email,
+    const char *addr, int64_t now, const struct throttle_limits *l)
 {
-    long ia, ii;
-    int  fresh_a, fresh_i;
+    struct table ta = tab_acct(f), ti = tab_addr(f), tp = tab_pair(f);
+    long         ia, ii = -1, ip = -1;
+    int          fa, fi = 0, fp;
 
-    /* Sweeps move entries: both before either is looked up to keep. */
-    limit_make_room(tb, ka, now);
-    limit_make_room(tb, ki, now);
-    if ((ia = limit_get(tb, ka, &fresh_a)) == -1)
-        return -1;
-    if ((ii = limit_get(tb, ki, &fresh_i)) == -1) {
-        if (fresh_a)
-            tab_delete(tb, (size_t)ia);
+    limit_make_room(&ta, k->acct, now);
+    if ((ia = limit_get(&ta, k->acct, &fa)) != -1) {
+        limit_make_room(&ti, k->addr, now);
+        ii = limit_get(&ti, k->addr, &fi);
+    }
+    if (ii != -1) {
+        limit_make_room(&tp, k->pair, now);
+        ip = limit_get(&tp, k->pair, &fp);
+    }
+    if (ip == -1) {
+        /* No entry that counts nothing may stay. */
+        if (ii != -1 && fi)
+            tab_delete(&ti, (size_t)ii);
+        if (ia != -1 && fa)
+            tab_delete(&ta, (size_t)ia);
         return -1;
     }
-    login_charge((struct limit_entry *)tab_at(tb, (size_t)ia), now, l);
-    login_charge((struct limit_entry *)tab_at(tb, (size_t)ii), now, l);
+    if (fa)
+        snprintf(f->acct[ia].text, sizeof(f->acct[ia].text), "%.*s",
+            THROTTLE_KEY_MAX, email);
+    if (fi)
+        snprintf(f->addr[ii].text, sizeof(f->addr[ii].text), "%s", addr);
+    addr_charge(&f->addr[ii], now, l);
+    acct_charge(f, &f->acct[ia], &f->pair[ip], now, l);
     return 0;
 }
 
@@ -528,25 +721,28 @@ long
 throttle_login_begin(struct throttle *t, const char *email, const char *addr,
     const struct throttle_limits *l)
 {
-    struct table tb = tab_login(t);
-    uint64_t     ka = throttle_key(t, 'a', email);
-    uint64_t     ki = throttle_key(t, 'i', addr);
-    int64_t      now = throttle_now();
-    long         wait, w;
+    struct login_keys k;
+    struct table      ta, ti;
+    int64_t           now = thr_now(), wait, w;
 
-    throttle_lock(t);
-    wait = login_wait(&tb, ka, now);
-    if ((w = login_wait(&tb, ki, now)) > wait)
+    if (t->f == NULL)
+        return 0;
+    ta = tab_acct(t->f);
+    ti = tab_addr(t->f);
+    thr_login_keys(t->f, email, addr, &k);
+    thr_lock(t);
+    wait = login_wait(&ta, k.acct, now);
+    if ((w = login_wait(&ti, k.addr, now)) > wait)
         wait = w;
     if (wait > 0) {
         errno = EAGAIN;
-    } else if (login_admit(&tb, ka, ki, now, l) == -1) {
+    } else if (login_admit(t->f, &k, email, addr, now, l) == -1) {
         /* An attempt that cannot be counted is not verified. */
         errno = ENOSPC;
-        wait = 1;
+        wait = 1000;
     }
-    pthread_mutex_unlock(&t->lock);
-    return wait;
+    thr_unlock(t);
+    return thr_secs(wait);
 }
 
 /*
@@ -555,48 +751,40 @@ throttle_login_begin(struct throttle *t, const char *email, const char *addr,
  * address's wrong guesses alone would not have started it.
  */
 static void
-login_refund(const struct table *tb, uint64_t key, int64_t now,
+addr_refund(const struct table *tb, uint64_t key, int64_t now,
     const struct throttle_limits *l)
 {
-    long                i = tab_find(tb, key, 0);
-    struct limit_entry *e;
+    long              i = tab_find(tb, key, 0);
+    struct thr_limit *e;
 
     if (i == -1)
         return;
-    e = (struct limit_entry *)tab_at(tb, (size_t)i);
+    e = (struct thr_limit *)tab_at(tb, (size_t)i);
     if (!limit_stale(e, now) && e->h.count > 0) {
         e->h.count--;
         if (limit_locked(e, now) && e->h.count < l->max_failures) {
             e->locked_until = 0;
-            e->h.flags &= ~LOCK_REPORTED;
+            e->h.flags &= ~THR_REPORTED;
         }
     }
     if (limit_stale(e, now))
         tab_delete(tb, (size_t)i);
 }
 
-static void
-login_clear(const struct table *tb, uint64_t key)
-{
-    long i = tab_find(tb, key, 0);
-
-    if (i != -1)
-        tab_delete(tb, (size_t)i);
-}
-
-/* 1 when key's lockout is in force and not reported yet; marks it so. */
+/* 1 when key's lockout (as listed says) is not reported yet; marks it. */
 static int
-login_report(const struct table *tb, uint64_t key, int64_t now)
+login_report(const struct table *tb, uint64_t key, int64_t now,
+    int (*listed)(const struct thr_head *, int64_t))
 {
-    long                i = tab_find(tb, key, 0);
-    struct limit_entry *e;
+    long             i = tab_find(tb, key, 0);
+    struct thr_head *e;
 
     if (i == -1)
         return 0;
-    e = (struct limit_entry *)tab_at(tb, (size_t)i);
-    if (!limit_locked(e, now) || (e->h.flags & LOCK_REPORTED))
+    e = tab_at(tb, (size_t)i);
+    if (!listed(e, now) || (e->flags & THR_REPORTED))
         return 0;
-    e->h.flags |= LOCK_REPORTED;
+    e->flags |= THR_REPORTED;
     return 1;
 }
 
@@ -604,60 +792,203 @@ int
 throttle_login_end(struct throttle *t, const char *email, const char *addr,
     int ok, const struct throttle_limits *l)
 {
-    struct table tb = tab_login(t);
-    uint64_t     ka = throttle_key(t, 'a', email);
-    uint64_t     ki = throttle_key(t, 'i', addr);
-    int64_t      now = throttle_now();
-    int          rc = 0;
+    struct login_keys k;
+    struct table      ta, ti;
+    int64_t           now = thr_now();
+    long              i;
+    int               rc = 0;
 
-    throttle_lock(t);
+    if (t->f == NULL)
+        return 0;
+    ta = tab_acct(t->f);
+    ti = tab_addr(t->f);
+    thr_login_keys(t->f, email, addr, &k);
+    thr_lock(t);
     if (ok) {
-        login_refund(&tb, ki, now, l);
-        login_clear(&tb, ka);
+        addr_refund(&ti, k.addr, now, l);
+        if ((i = tab_find(&ta, k.acct, 0)) != -1)
+            tab_delete(&ta, (size_t)i);
     } else {
-        if (login_report(&tb, ka, now))
-            rc |= THROTTLE_LOCKED_ACCOUNT;
-        if (login_report(&tb, ki, now))
+        if (login_report(&ta, k.acct, now, acct_listed))
+            rc |= THROTTLE_SLOWED_ACCOUNT;
+        if (login_report(&ti, k.addr, now, addr_listed))
             rc |= THROTTLE_LOCKED_ADDRESS;
     }
-    pthread_mutex_unlock(&t->lock);
+    thr_unlock(t);
     return rc;
 }
 
 long
 throttle_register(struct throttle *t, const char *addr, long max, long window)
 {
-    struct table        tb = tab_reg(t);
-    struct limit_entry *e;
-    uint64_t            key = throttle_key(t, 'r', addr);
-    int64_t             now = throttle_now();
-    long                i, wait = 0;
-    int                 fresh;
+    struct table      tb;
+    struct thr_limit *e;
+    uint64_t          key;
+    int64_t           now = thr_now(), wait = 0;
+    long              i;
+    int               fresh;
 
-    throttle_lock(t);
+    if (t->f == NULL)
+        return 0;
+    tb = tab_reg(t->f);
+    key = thr_key(t->f->u.h.seed, 'r', addr, NULL);
+    thr_lock(t);
     i = tab_find(&tb, key, 0);
-    e = i != -1 ? (struct limit_entry *)tab_at(&tb, (size_t)i) : NULL;
+    e = i != -1 ? (struct thr_limit *)tab_at(&tb, (size_t)i) : NULL;
     if (e != NULL && !limit_stale(e, now) && e->h.count >= max) {
         errno = EAGAIN;
-        wait = (long)(e->window_end - now);
+        wait = e->window_end - now;
     } else {
         limit_make_room(&tb, key, now);
         if ((i = limit_get(&tb, key, &fresh)) == -1) {
             errno = ENOSPC;
-            wait = 1;
+            wait = 1000;
         } else {
-            limit_charge((struct limit_entry *)tab_at(&tb, (size_t)i), now,
-                window);
+            e = (struct thr_limit *)tab_at(&tb, (size_t)i);
+            if (limit_stale(e, now))
+                limit_restart(e, now, (int64_t)window * 1000);
+            e->h.count++;
         }
     }
-    pthread_mutex_unlock(&t->lock);
-    return wait;
+    thr_unlock(t);
+    return thr_secs(wait);
+}
+
+/* ---- lockouts ------------------------------------------------------------ */
+
+static int
+lockout_add(struct lockout_list *all, int kind, const char *text,
+    size_t textmax, long failures, long retry_after)
+{
+    struct throttle_lockout *v;
+    size_t                   ncap, n;
+
+    if (all->n == all->cap) {
+        ncap = all->cap ? all->cap * 2 : 16;
+        if ((v = reallocarray(all->v, ncap, sizeof(*v))) == NULL)
+            return -1;
+        all->v = v;
+        all->cap = ncap;
+    }
+    v = &all->v[all->n++];
+    v->kind = kind;
+    n = strnlen(text, textmax);
+    if (n > THROTTLE_KEY_MAX)
+        n = THROTTLE_KEY_MAX;
+    memcpy(v->key, text, n);
+    v->key[n] = '\0';
+    v->failures = failures;
+    v->retry_after = retry_after;
+    return 0;
+}
+
+/* The entries of tb the kind lists (their text at text_off, textmax bytes
+ * long) into all.  0 or -1. */
+static int
+lockout_gather(const struct table *tb, int kind, size_t text_off,
+    int64_t now, struct lockout_list *all)
+{
+    int (*listed)(const struct thr_head *, int64_t) =
+        kind == THROTTLE_ACCOUNT ? acct_listed : addr_listed;
+    size_t i;
+
+    for (i = 0; i < tb->nslots; i++) {
+        struct thr_head  *h = tab_at(tb, i);
+        struct thr_limit *e = (struct thr_limit *)h;
+
+        if (h->key == 0 || !listed(h, now))
+            continue;
+        if (lockout_add(all, kind, (const char *)h + text_off,
+            tb->esize - text_off, h->count,
+            thr_secs(e->locked_until - now)) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+lockout_cmp(const void *a, const void *b)
+{
+    const struct throttle_lockout *x = a, *y = b;
+
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+int
+throttle_lockouts(struct throttle *t, struct throttle_lockout **out,
+    size_t *n)
+{
+    struct lockout_list all = { NULL, 0, 0 };
+    struct table        ta, ti;
+    int64_t             now = thr_now();
+    int                 rc = 0;
+
+    if (t->f != NULL) {
+        ta = tab_acct(t->f);
+        ti = tab_addr(t->f);
+        thr_lock(t);
+        if (lockout_gather(&ta, THROTTLE_ACCOUNT,
+            offsetof(struct thr_acct, text), now, &all) == -1 ||
+            lockout_gather(&ti, THROTTLE_ADDRESS,
+            offsetof(struct thr_addr, text), now, &all) == -1)
+            rc = -1;
+        thr_unlock(t);
+    }
+    if (rc == -1) {
+        free(all.v);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (all.n > 0)
+        qsort(all.v, all.n, sizeof(all.v[0]), lockout_cmp);
+    *out = all.v;
+    *n = all.n;
+    return 0;
+}
+
+/* Deletes key's entry when listed says it is listed: 1, else 0. */
+static int
+tab_unlock(const struct table *tb, uint64_t key, int64_t now,
+    int (*listed)(const struct thr_head *, int64_t))
+{
+    long i = tab_find(tb, key, 0);
+
+    if (i == -1 || !listed(tab_at(tb, (size_t)i), now))
+        return 0;
+    tab_delete(tb, (size_t)i);
+    return 1;
+}
+
+int
+throttle_unlock(struct throttle *t, const char *key)
+{
+    struct table ta, ti;
+    char         low[THROTTLE_KEY_MAX + 1];
+    size_t       len = strlen(key), i;
+    int64_t      now = thr_now();
+    int          n;
+
+    if (t->f == NULL || len > THROTTLE_KEY_MAX)
+        return 0;
+    for (i = 0; i <= len; i++)
+        low[i] = (char)tolower((unsigned char)key[i]);
+    ta = tab_acct(t->f);
+    ti = tab_addr(t->f);
+    thr_lock(t);
+    n = tab_unlock(&ta, thr_key(t->f->u.h.seed, 'a', low, NULL), now,
+        acct_listed);
+    n += tab_unlock(&ti, thr_key(t->f->u.h.seed, 'i', low, NULL), now,
+        addr_listed);
+    thr_unlock(t);
+    return n;
 }
 
 /* ---- connections ------------------------------------------------------- */
 
 static int
-conn_dead(const struct head *h, int64_t now)
+conn_dead(const struct thr_head *h, int64_t now)
 {
     (void)now;
     return h->count <= 0;
@@ -689,8 +1020,8 @@ conn_add(const struct table *tb, uint64_t key, int slot)
 static void
 conn_drop(const struct table *tb, uint64_t key, int slot, int32_t n)
 {
-    long         i = tab_find(tb, key, slot);
-    struct head *e;
+    long             i = tab_find(tb, key, slot);
+    struct thr_head *e;
 
     if (i == -1)
         return;
@@ -703,12 +1034,16 @@ conn_drop(const struct table *tb, uint64_t key, int slot, int32_t n)
 int
 throttle_conn_acquire(struct throttle *t, const char *addr, int slot, long limit)
 {
-    struct table tb = tab_conn(t);
-    uint64_t     key = throttle_key(t, 'c', addr);
+    struct table tb;
+    uint64_t     key;
     long         ti;
     int          rc = 0;
 
-    throttle_lock(t);
+    if (t->c == NULL)
+        return 0;
+    tb = tab_conn(t->c);
+    key = thr_key(t->c->seed, 'c', addr, NULL);
+    thr_lock_conns(t);
     ti = tab_find(&tb, key, SLOT_TOTAL);
     if ((ti != -1 ? tab_at(&tb, (size_t)ti)->count : 0) >= limit) {
         errno = EAGAIN;
@@ -717,23 +1052,27 @@ throttle_conn_acquire(struct throttle *t, const char *addr, int slot, long limit
         errno = ENOSPC;
         rc = -1;
     }
-    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&t->c->lock);
     return rc;
 }
 
 void
 throttle_conn_release(struct throttle *t, const char *addr, int slot)
 {
-    struct table tb = tab_conn(t);
-    uint64_t     key = throttle_key(t, 'c', addr);
+    struct table tb;
+    uint64_t     key;
 
-    throttle_lock(t);
+    if (t->c == NULL)
+        return;
+    tb = tab_conn(t->c);
+    key = thr_key(t->c->seed, 'c', addr, NULL);
+    thr_lock_conns(t);
     /* Not counted (the table was repaired since): nothing to give back. */
     if (tab_find(&tb, key, slot) != -1) {
         conn_drop(&tb, key, slot, 1);
         conn_drop(&tb, key, SLOT_TOTAL, 1);
     }
-    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&t->c->lock);
 }
 
 /*
@@ -748,9 +1087,9 @@ conn_clear_pass(const struct table *tb, int slot)
     int    n = 0;
 
     for (i = 0; i < tb->nslots; i++) {
-        struct head *e = tab_at(tb, i);
-        uint64_t     key;
-        int32_t      count;
+        struct thr_head *e = tab_at(tb, i);
+        uint64_t         key;
+        int32_t          count;
 
         while (e->key != 0 && e->slot == slot) {
             key = e->key;
@@ -766,27 +1105,28 @@ conn_clear_pass(const struct table *tb, int slot)
 void
 throttle_conn_clear_slot(struct throttle *t, int slot)
 {
-    struct table tb = tab_conn(t);
+    struct table tb;
 
-    if (slot < 0)
+    if (slot < 0 || t->c == NULL)
         return;
-    throttle_lock(t);
+    tb = tab_conn(t->c);
+    thr_lock_conns(t);
     while (conn_clear_pass(&tb, slot) > 0)
         continue;
-    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_unlock(&t->c->lock);
 }
 
 /* No entry at 0, and each total the sum of its address's slots. */
 static int
 conn_check_totals(const struct table *tb, char *err, size_t errlen)
 {
-    static int64_t sum[CONN_SLOTS];     /* per process, under the lock */
+    static int64_t sum[THR_CONN_SLOTS];     /* per process, under the lock */
     size_t         i;
     long           ti;
 
     memset(sum, 0, sizeof(sum));
     for (i = 0; i < tb->nslots; i++) {
-        struct head *e = tab_at(tb, i);
+        struct thr_head *e = tab_at(tb, i);
 
         if (e->key == 0)
             continue;
@@ -805,7 +1145,7 @@ conn_check_totals(const struct table *tb, char *err, size_t errlen)
         sum[ti] += e->count;
     }
     for (i = 0; i < tb->nslots; i++) {
-        struct head *e = tab_at(tb, i);
+        struct thr_head *e = tab_at(tb, i);
 
         if (e->key != 0 && e->slot == SLOT_TOTAL && sum[i] != e->count) {
             snprintf(err, errlen, "connection slot %zu: total %d, worker "
@@ -816,26 +1156,39 @@ conn_check_totals(const struct table *tb, char *err, size_t errlen)
     return 0;
 }
 
-static int
-throttle_check_locked(struct throttle *t, char *err, size_t errlen)
-{
-    struct table login = tab_login(t), reg = tab_reg(t), conn = tab_conn(t);
+/* ---- checks -------------------------------------------------------------- */
 
-    if (tab_check(&login, err, errlen) == -1 ||
-        tab_check(&reg, err, errlen) == -1 ||
-        tab_check(&conn, err, errlen) == -1 ||
-        conn_check_totals(&conn, err, errlen) == -1)
-        return -1;
+static int
+thr_check_file(struct thr_file *f, char *err, size_t errlen)
+{
+    struct table tabs[4] = { tab_acct(f), tab_addr(f), tab_pair(f),
+                             tab_reg(f) };
+    int          i;
+
+    for (i = 0; i < 4; i++)
+        if (tab_check(&tabs[i], err, errlen) == -1)
+            return -1;
     return 0;
 }
 
 int
 throttle_check(struct throttle *t, char *err, size_t errlen)
 {
-    int rc;
+    struct table tb;
+    int          rc = 0;
 
-    throttle_lock(t);
-    rc = throttle_check_locked(t, err, errlen);
-    pthread_mutex_unlock(&t->lock);
+    if (t->f != NULL) {
+        thr_lock(t);
+        rc = thr_check_file(t->f, err, errlen);
+        thr_unlock(t);
+    }
+    if (rc == 0 && t->c != NULL) {
+        tb = tab_conn(t->c);
+        thr_lock_conns(t);
+        if (tab_check(&tb, err, errlen) == -1 ||
+            conn_check_totals(&tb, err, errlen) == -1)
+            rc = -1;
+        pthread_mutex_unlock(&t->c->lock);
+    }
     return rc;
 }

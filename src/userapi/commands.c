@@ -285,3 +285,50 @@ out:
     ua_response_free(&r);
     return rc;
 }
+
+int
+ua_lockouts(struct ua *ua)
+{
+    struct ua_response r;
+    struct ua_session  s;
+    int                rc;
+
+    ua_response_init(&r);
+    if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
+        (rc = ua_exchange(ua, "GET", "/lockouts", &s, NULL, &r)) == 0) {
+        if (ua->json)
+            ua_print_body(&r);
+        else
+            rc = ua_print_lockouts(&r);
+    }
+    explicit_bzero(&s, sizeof(s));
+    ua_response_free(&r);
+    return rc;
+}
+
+int
+ua_unlock(struct ua *ua)
+{
+    struct ua_response r;
+    struct ua_session  s;
+    struct buf         path;
+    const char        *p;
+    int                rc;
+
+    ua_response_init(&r);
+    ua_buf_init(&path);
+    if ((rc = ua_session_load(ua, &s, 0)) == 0) {
+        if ((p = ua_buf_path(&path, "/lockouts/", ua->arg)) == NULL)
+            rc = ua_err("out of memory");
+        else
+            rc = ua_exchange(ua, "DELETE", p, &s, NULL, &r);
+    }
+    if (rc == 0 && ua->json)
+        ua_print_body(&r);
+    else if (rc == 0)
+        ua_print_lower("unlocked", ua->arg);
+    explicit_bzero(&s, sizeof(s));
+    buf_free(&path);
+    ua_response_free(&r);
+    return rc;
+}

@@ -38,6 +38,7 @@
 enum ua_operand {
     UA_OPERAND_NONE,
     UA_OPERAND_EMAIL,           /* exactly one */
+    UA_OPERAND_KEY,             /* exactly one email or client address */
     UA_OPERAND_COMMAND,         /* at most one */
 };
 
@@ -78,6 +79,11 @@ static const struct ua_command ua_commands[] = {
       "delete a user (administrators only)" },
     { "logout",   ua_logout,   0, UA_OPERAND_NONE, "",
       "end the session and forget it" },
+    { "lockouts", ua_lockouts, 0, UA_OPERAND_NONE, "",
+      "list accounts slowed down and addresses locked out (administrators "
+      "only)" },
+    { "unlock",   ua_unlock,   0, UA_OPERAND_KEY, "EMAIL|ADDRESS",
+      "lift the lockout of an account or an address (administrators only)" },
     { "help",     ua_help,     UA_F_LOCAL, UA_OPERAND_COMMAND, "[COMMAND]",
       "show this help, or the help of one command" },
 };
@@ -272,6 +278,13 @@ ua_command_arg(struct ua *ua, const struct ua_command *cmd, int argc,
             return ua_usage_err(cmd->name, "expected one EMAIL");
         if (strlen(argv[optind]) > UA_EMAIL_MAX)
             return ua_usage_err(cmd->name, "the email is longer than %d "
+                "bytes", UA_EMAIL_MAX);
+        break;
+    case UA_OPERAND_KEY:
+        if (n != 1 || argv[optind][0] == '\0')
+            return ua_usage_err(cmd->name, "expected one EMAIL or ADDRESS");
+        if (strlen(argv[optind]) > UA_EMAIL_MAX)
+            return ua_usage_err(cmd->name, "the argument is longer than %d "
                 "bytes", UA_EMAIL_MAX);
         break;
     case UA_OPERAND_COMMAND:

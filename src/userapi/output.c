@@ -168,6 +168,114 @@ ua_print_users(const struct ua_response *r, int one)
     return rc;
 }
 
+/* s as it may go to a terminal, into b: control characters and
+ * backslashes written as \xNN and \\, as userapid logs them.  The text,
+ * or NULL when memory ran out. */
+static const char *
+ua_escaped(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p;
+    char                 esc[4] = { '\\', 'x', 0, 0 };
+    int                  rc;
+
+    buf_reset(b);
+    for (p = (const unsigned char *)s; *p != '\0'; p++) {
+        esc[2] = hex[*p >> 4];
+        esc[3] = hex[*p & 15];
+        if (*p == '\\')
+            rc = buf_append(b, "\\\\", 2);
+        else if (*p < 0x20 || *p == 0x7f)
+            rc = buf_append(b, esc, 4);
+        else
+            rc = buf_append(b, p, 1);
+        if (rc == -1)
+            return NULL;
+    }
+    return buf_str(b);
+}
+
+/* Whether the lockout record o has a kind, a key and two counts. */
+static int
+ua_lockout_ok(struct json_object *o)
+{
+    static const char *const nums[] = { "failures", "retry_after" };
+    struct json_object      *v;
+    size_t                   k;
+
+    if (!json_object_object_get_ex(o, "kind", &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        !ua_text_ok(json_object_get_string(v)) ||
+        !json_object_object_get_ex(o, "key", &v) ||
+        !json_object_is_type(v, json_type_string))
+        return 0;
+    for (k = 0; k < 2; k++)
+        if (!json_object_object_get_ex(o, nums[k], &v) ||
+            !json_object_is_type(v, json_type_int))
+            return 0;
+    return 1;
+}
+
+/* One line of the lockouts table, the key escaped into b and padded to
+ * w.  0, or -1 when memory ran out. */
+static int
+ua_lockout_line(struct json_object *o, struct buf *b, size_t w)
+{
+    struct json_object *kind, *key, *fail, *retry;
+    const char         *k;
+
+    json_object_object_get_ex(o, "kind", &kind);
+    json_object_object_get_ex(o, "key", &key);
+    json_object_object_get_ex(o, "failures", &fail);
+    json_object_object_get_ex(o, "retry_after", &retry);
+    if ((k = ua_escaped(b, json_object_get_string(key))) == NULL)
+        return -1;
+    printf("%-7s  %-*s  %-8lld  %lld\n", json_object_get_string(kind),
+        (int)w, k, (long long)json_object_get_int64(fail),
+        (long long)json_object_get_int64(retry));
+    return 0;
+}
+
+/*
+ * The lockouts in the answer r, {"lockouts":[...]}, as a table with
+ * aligned columns, as userapictl lockouts prints it.  0, or UA_EXIT_FAIL
+ * (said) when it holds no such list.
+ */
+int
+ua_print_lockouts(const struct ua_response *r)
+{
+    struct json_object *o = ua_response_json(r), *list, *v, *key;
+    struct buf          b;
+    size_t              n = 0, i, w = sizeof("KEY") - 1;
+    int                 rc = 0;
+
+    ua_buf_init(&b);
+    if (o == NULL || !json_object_object_get_ex(o, "lockouts", &list) ||
+        !json_object_is_type(list, json_type_array))
+        rc = ua_err("unexpected answer from the server: no lockout list");
+    else
+        n = json_object_array_length(list);
+    for (i = 0; rc == 0 && i < n; i++) {
+        v = json_object_array_get_idx(list, i);
+        if (!ua_lockout_ok(v))
+            rc = ua_err("unexpected answer from the server: a malformed "
+                "lockout");
+        else if (json_object_object_get_ex(v, "key", &key) &&
+            ua_escaped(&b, json_object_get_string(key)) != NULL &&
+            b.len > w)
+            w = b.len;
+    }
+    if (rc == 0)
+        printf("%-7s  %-*s  %-8s  %s\n", "KIND", (int)w, "KEY", "FAILURES",
+            "RETRY_AFTER");
+    for (i = 0; rc == 0 && i < n; i++)
+        if (ua_lockout_line(json_object_array_get_idx(list, i), &b, w) == -1)
+            rc = ua_err("out of memory");
+    buf_free(&b);
+    json_object_put(o);
+    return rc;
+}
+
 /* Seconds as "3d 4h 5m 6s" from the largest unit that is not zero; the
  * text itself when it is not a number. */
 static const char *

@@ -100,6 +100,8 @@ int  ua_users(struct ua *);
 int  ua_passwd(struct ua *);
 int  ua_delete(struct ua *);
 int  ua_logout(struct ua *);
+int  ua_lockouts(struct ua *);
+int  ua_unlock(struct ua *);
 
 /* output.c */
 void ua_vsay(const char *, const char *, va_list)
@@ -111,5 +113,6 @@ void ua_print_body(const struct ua_response *);
 int  ua_print_users(const struct ua_response *, int);
 void ua_print_status(const struct ua_response *);
 void ua_print_lower(const char *, const char *);
+int  ua_print_lockouts(const struct ua_response *);
 
 #endif

@@ -6,8 +6,9 @@
  *
  * main.c parses the command line and checks the operands, state.c opens
  * what the command's row asks for, then the command runs: by the time a
- * ctl_* command is called, its operands are valid and c->db and
- * c->sessions are open as its row says.  main.c closes them afterwards.
+ * ctl_* command is called, its operands are valid and c->db,
+ * c->sessions and c->throttle are open as its row says.  main.c closes
+ * them afterwards.
  *
  * Exit statuses: 0, cli.h's 1..3, and the two below.  A function that
  * returns "0 or an exit status" has reported the problem already.
@@ -25,9 +26,10 @@
 #include "cli.h"
 #include "config.h"
 #include "session.h"
+#include "throttle.h"
 #include "userdb.h"
 
-#define CTL_EXIT_NOT_FOUND  4       /* no such user */
+#define CTL_EXIT_NOT_FOUND  4       /* no such user, or no lockout */
 #define CTL_EXIT_EXISTS     5       /* the email is taken */
 
 /* Returned instead of an exit status when the help or the version was
@@ -53,6 +55,7 @@
 #define CTL_NEED_DB         0x02    /* users.db, which must exist */
 #define CTL_NEED_DB_CREATE  0x04    /* users.db, made when missing */
 #define CTL_NEED_SESSIONS   0x08    /* the session table, if there is one */
+#define CTL_NEED_THROTTLE   0x10    /* the login throttle's counts */
 
 struct ctl {
     const char     *config_path;
@@ -65,6 +68,7 @@ struct ctl {
     gid_t           owner_gid;
     struct userdb  *db;                 /* CTL_NEED_DB*, else NULL */
     struct session_table *sessions;     /* NULL too when there is no table */
+    struct throttle *throttle;          /* CTL_NEED_THROTTLE, else NULL */
 };
 
 /* A command's command line, checked. */
@@ -142,5 +146,7 @@ int         ctl_import(struct ctl *, const struct ctl_args *);
 int         ctl_export(struct ctl *, const struct ctl_args *);
 int         ctl_sessions(struct ctl *, const struct ctl_args *);
 int         ctl_revoke(struct ctl *, const struct ctl_args *);
+int         ctl_lockouts(struct ctl *, const struct ctl_args *);
+int         ctl_unlock(struct ctl *, const struct ctl_args *);
 
 #endif

@@ -68,6 +68,12 @@ static const struct ctl_command ctl_commands[] = {
       "end every session of a user",
       0, CTL_ARG_EMAIL, CTL_NEED_DB | CTL_NEED_SESSIONS,
       1, 1, "expected one EMAIL" },
+    { "lockouts", ctl_lockouts, "[--json]",
+      "list the accounts slowed down and the addresses locked out",
+      CTL_OPT_JSON, 0, CTL_NEED_THROTTLE, 0, 0, NULL },
+    { "unlock", ctl_unlock, "EMAIL|ADDRESS",
+      "lift the lockout of an account or an address and clear its count",
+      0, 0, CTL_NEED_THROTTLE, 1, 1, "expected one EMAIL or ADDRESS" },
     { "help", ctl_help, "[COMMAND]",
       "print this help, or the help of one command",
       0, 0, 0, 0, 1, "expected at most one COMMAND" },
@@ -136,7 +142,7 @@ ctl_usage(void)
         "own, and exit\n"
         "\n"
         "Exit status: 0 ok, 1 failure or problem found, 2 usage error,\n"
-        "3 configuration error, 4 no such user, 5 user exists.\n"
+        "3 configuration error, 4 no such user (or lockout), 5 user exists.\n"
         "See userapictl(8).\n", CONFIG_DEFAULT_PATH);
 }
 

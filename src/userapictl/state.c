@@ -2,12 +2,15 @@
 /*
  * state.c - what a command works on, opened for it as its row in the
  * command table asks: the daemon's configuration, the state directory,
- * users.db and the session table.
+ * users.db, the session table and the login throttle's counts.
  *
  * The configuration is read as the daemon reads it (the same file and
  * defaults) for the state directory, the password rules and cost, and the
  * session limits; the session table is opened as it is, since opening it
  * with another max_sessions would resize it.
+ *
+ * The login throttle's file is the daemon's alone to make: without one,
+ * c->throttle counts nothing (throttle_open).
  *
  * Only useradd and import may create users.db; the other commands refuse
  * a state directory without one, and create nothing there, so a mistyped
@@ -25,6 +28,7 @@
 
 static int  ctl_load(struct ctl *);
 static int  ctl_sessions_open(struct ctl *);
+static int  ctl_throttle_open(struct ctl *);
 
 /* The configuration, as the daemon reads it, and the state directory,
  * whose owner we become as root (owner.c). */
@@ -103,9 +107,21 @@ ctl_sessions_open(struct ctl *c)
     return 0;
 }
 
+/* Opens the login throttle's counts into c->throttle.  0 or an exit
+ * status. */
+static int
+ctl_throttle_open(struct ctl *c)
+{
+    char err[THROTTLE_ERR_LEN];
+
+    if ((c->throttle = throttle_open(c->dir, 0, err, sizeof(err))) == NULL)
+        return ctl_err("%s", err);
+    return 0;
+}
+
 /*
  * What needs (CTL_NEED_*) asks for, in order: the configuration and the
- * state directory, users.db, the session table.  All are open before a
+ * state directory, users.db, the session table, the throttle.  All are open before a
  * command changes anything, so a table that cannot be opened changes
  * nothing.  0 or an exit status; ctl_close undoes any part.
  */
@@ -123,12 +139,16 @@ ctl_open(struct ctl *c, int needs)
         return rc;
     if ((needs & CTL_NEED_SESSIONS) && (rc = ctl_sessions_open(c)) != 0)
         return rc;
+    if ((needs & CTL_NEED_THROTTLE) && (rc = ctl_throttle_open(c)) != 0)
+        return rc;
     return 0;
 }
 
 void
 ctl_close(struct ctl *c)
 {
+    throttle_close(c->throttle);
+    c->throttle = NULL;
     session_close(c->sessions);
     c->sessions = NULL;
     userdb_close(c->db);

@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "api_lockouts.h"
 #include "encoding.h"
 #include "firstadmin.h"
 #include "http.h"
@@ -119,8 +120,6 @@ static int  api_decode_form(const struct api_request *req,
 static int  api_field_slot(struct api_fields *f, const char *name,
                 const char ***dst, size_t **dlen);
 static void api_fields_free(struct api_fields *f);
-static int  api_authenticate(struct api_ctx *ctx, const struct api_request *req,
-                struct session_info *who, char token[CRYPTO_TOKEN_LEN + 1]);
 static int  api_target_email(const struct api_request *req, char *out,
                 size_t outlen);
 static int  api_refresh(struct api_ctx *ctx, struct api_response *r);
@@ -141,6 +140,8 @@ static const struct api_route api_routes[] = {
     { "/users/",  1, { [HTTP_METHOD_GET] = api_user_get,
                        [HTTP_METHOD_PATCH] = api_user_patch,
                        [HTTP_METHOD_DELETE] = api_user_delete } },
+    { "/lockouts", 0, { [HTTP_METHOD_GET] = api_lockouts_get } },
+    { "/lockouts/", 1, { [HTTP_METHOD_DELETE] = api_lockouts_delete } },
 };
 
 void
@@ -611,7 +612,7 @@ api_decode_form(const struct api_request *req, struct api_response *r,
  * The caller's session, from "Authorization: Bearer" or the cookie.
  * 0 with who (and token) filled, or SESSION_NOT_FOUND.
  */
-static int
+int
 api_authenticate(struct api_ctx *ctx, const struct api_request *req,
     struct session_info *who, char token[CRYPTO_TOKEN_LEN + 1])
 {
@@ -708,7 +709,8 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
         job->email[0] = '\0';
     if (ctx->throttle != NULL) {
         struct throttle_limits l = { ctx->cfg->login_max_failures,
-            ctx->cfg->login_window, ctx->cfg->login_lockout };
+            ctx->cfg->login_window, ctx->cfg->login_lockout,
+            ctx->cfg->login_account_max_failures };
         long wait = throttle_login_begin(ctx->throttle, job->email,
             req->remote_addr, &l);
 
@@ -783,7 +785,8 @@ api_login_session(struct api_ctx *ctx, struct api_job *job,
     snprintf(r->user, sizeof(r->user), "%s", u.email);
     if (ctx->throttle != NULL) {
         struct throttle_limits l = { ctx->cfg->login_max_failures,
-            ctx->cfg->login_window, ctx->cfg->login_lockout };
+            ctx->cfg->login_window, ctx->cfg->login_lockout,
+            ctx->cfg->login_account_max_failures };
 
         throttle_login_end(ctx->throttle, job->email, job->remote, 1, &l);
     }
@@ -849,14 +852,15 @@ api_login_failed(struct api_ctx *ctx, struct api_job *job,
         job->email, job->remote);
     if (ctx->throttle != NULL) {
         struct throttle_limits l = { ctx->cfg->login_max_failures,
-            ctx->cfg->login_window, ctx->cfg->login_lockout };
+            ctx->cfg->login_window, ctx->cfg->login_lockout,
+            ctx->cfg->login_account_max_failures };
         int started = throttle_login_end(ctx->throttle, job->email,
             job->remote, 0, &l);
 
-        if (started & THROTTLE_LOCKED_ACCOUNT)
+        if (started & THROTTLE_SLOWED_ACCOUNT)
             log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
-                "logins for %s locked for %ld s after %ld failures", job->email,
-                ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
+                "logins for %s slowed down after %ld failures from all "
+                "addresses", job->email, ctx->cfg->login_account_max_failures);
         if (started & THROTTLE_LOCKED_ADDRESS)
             log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
                 "logins from %s locked for %ld s after %ld failures", job->remote,

@@ -108,6 +108,11 @@ int  api_resume(struct api_ctx *ctx, struct api_job *job,
 void api_cors(const struct config *cfg, const struct http_request *req,
          struct buf *headers);
 
+/* The caller's session, from "Authorization: Bearer" or the cookie: 0
+ * with who (and token, when not NULL) filled, or SESSION_NOT_FOUND. */
+int  api_authenticate(struct api_ctx *ctx, const struct api_request *req,
+         struct session_info *who, char token[CRYPTO_TOKEN_LEN + 1]);
+
 /* Replaces r's answer with status and {"error":"<code>","message":msg}. */
 void api_error(struct api_response *r, int status, const char *message);
 

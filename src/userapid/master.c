@@ -453,9 +453,14 @@ master_setup(struct master *m)
     sigset_t mask;
     uint64_t usec;
     int      pipefd[2];
+    char     err[THROTTLE_ERR_LEN];
 
+    if ((m->throttle = throttle_open(m->cfg.state_dir, THROTTLE_DAEMON, err,
+        sizeof(err))) == NULL) {
+        log_msg(LOG_ERR, "%s", err);
+        return -1;
+    }
     if ((m->status = status_create()) == NULL ||
-        (m->throttle = throttle_create()) == NULL ||
         (m->tickets = tls_tickets_create()) == NULL) {
         log_msg(LOG_ERR, "cannot map the shared counters: %s", strerror(errno));
         return -1;
@@ -588,7 +593,7 @@ master_shutdown(struct master *m)
         master_sockets_close(&m->next, &m->cur);
     master_sockets_close(&m->cur, NULL);
     status_destroy(m->status);
-    throttle_destroy(m->throttle);
+    throttle_close(m->throttle);
     tls_tickets_destroy(m->tickets);
 }
 

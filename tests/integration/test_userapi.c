@@ -32,6 +32,8 @@
 #define CONF        "password_cost = 1\n"
 #define ADMIN       "admin@localhost"
 #define TOKEN_LEN   43
+/* The line after a usage error in a command: where its help is. */
+#define TRY_CMD(c)  "Try 'userapi " c " --help' for more information.\n"
 
 static struct daemon d;
 static char          xdg[400];          /* XDG_RUNTIME_DIR of the client */
@@ -262,7 +264,7 @@ setup(void)
 static void
 setup_lockout(void)
 {
-    setup_with(CONF "login_max_failures = 2\n");
+    setup_with(CONF "login_max_failures = 2\nlogin_account_max_failures = 3\n");
 }
 
 /* For the tests that need no daemon: its directory, port and xdg only. */
@@ -1000,6 +1002,83 @@ START_TEST(test_retry_after_as_seconds_or_a_date)
 }
 END_TEST
 
+/* A login for email from src that fails with 401. */
+static void
+fail_from(const char *src, const char *email)
+{
+    char body[256], req[512], *r;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":"
+        "\"wrong-password\"}", email);
+    snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: t\r\nConnection: "
+        "close\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+        "\r\n%s", strlen(body), body);
+    r = http_exchange_from(d.port, src, req, 5000);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(http_status(r), 401);
+    free(r);
+}
+
+/* out is want with %ld the address's retry_after, a or b. */
+static void
+assert_one_of(const char *out, const char *fmt, long a, long b)
+{
+    char want_a[1024], want_b[1024];
+
+    snprintf(want_a, sizeof(want_a), fmt, a);
+    snprintf(want_b, sizeof(want_b), fmt, b);
+    ck_assert_msg(strcmp(out, want_a) == 0 || strcmp(out, want_b) == 0,
+        "got:\n%s\nwant:\n%s", out, want_a);
+}
+
+/*
+ * lockouts and unlock as an administrator: the table, the JSON as it
+ * came, each lifted once (4 the second time); refused to a user (3);
+ * unlock's usage.
+ */
+START_TEST(test_lockouts_and_unlock_for_administrators)
+{
+    char *out;
+    int   code;
+
+    add_user("u@example.com", "user");
+    fail_from("127.0.0.5", "bob@example.com");
+    fail_from("127.0.0.5", "bob@example.com");
+    fail_from("127.0.0.6", "carol@example.com");
+    fail_from("127.0.0.7", "carol@example.com");
+    fail_from("127.0.0.8", "carol@example.com");
+    sleep_ms(1100);     /* carol's first wait is over: retry_after 0 */
+    out = ua_in(&code, NULL, "lockouts");
+    ck_assert_int_eq(code, 0);
+    assert_one_of(out, "KIND     KEY                FAILURES  RETRY_AFTER\n"
+        "account  carol@example.com  3         0\n"
+        "address  127.0.0.5          2         %ld\n", 899, 898);
+    free(out);
+    out = ua_in(&code, NULL, "--json lockouts");
+    ck_assert_int_eq(code, 0);
+    assert_one_of(out, "{\"lockouts\":[{\"kind\":\"account\",\"key\":"
+        "\"carol@example.com\",\"failures\":3,\"retry_after\":0},{\"kind\":"
+        "\"address\",\"key\":\"127.0.0.5\",\"failures\":2,\"retry_after\":"
+        "%ld}]}\n", 899, 898);
+    free(out);
+    expect(0, "unlocked carol@example.com\n", NULL, "unlock CAROL@example.com");
+    expect_err(4, "userapi: nothing is locked out for that account or "
+        "address\n", NULL, "unlock carol@example.com");
+    expect(0, "", NULL, "--json unlock 127.0.0.5");
+    expect(0, "KIND     KEY  FAILURES  RETRY_AFTER\n", NULL, "lockouts");
+    expect(0, "{\"lockouts\":[]}\n", NULL, "lockouts --json");
+    login_as("u@example.com", "password1");
+    expect_err(3, "userapi: only administrators may see lockouts\n", NULL,
+        "lockouts");
+    expect_err(3, "userapi: only administrators may lift lockouts\n", NULL,
+        "unlock 127.0.0.5");
+    expect_err(2, "userapi: unlock: expected one EMAIL or ADDRESS\n"
+        TRY_CMD("unlock"), NULL, "unlock");
+    expect_err(2, "userapi: lockouts: unexpected argument 'all'\n"
+        TRY_CMD("lockouts"), NULL, "lockouts all");
+}
+END_TEST
+
 /* ---- servers, usage ----------------------------------------------------- */
 
 START_TEST(test_server_comes_from_the_option_then_the_environment)
@@ -1060,7 +1139,6 @@ expect_usage(const char *err, const char *args)
 }
 
 #define TRY         "Try 'userapi --help' for more information.\n"
-#define TRY_CMD(c)  "Try 'userapi " c " --help' for more information.\n"
 
 START_TEST(test_usage_errors_exit_2)
 {
@@ -1124,6 +1202,10 @@ END_TEST
     "      delete a user (administrators only)\n" \
     "  logout\n" \
     "      end the session and forget it\n" \
+    "  lockouts\n" \
+    "      list accounts slowed down and addresses locked out (administrators only)\n" \
+    "  unlock EMAIL|ADDRESS\n" \
+    "      lift the lockout of an account or an address (administrators only)\n" \
     "  help [COMMAND]\n" \
     "      show this help, or the help of one command\n" \
     "\n" \
@@ -1322,6 +1404,7 @@ userapi_suite(void)
     tcase_add_checked_fixture(tl, setup_lockout, teardown);
     tcase_set_timeout(tl, 60);
     tcase_add_test(tl, test_too_many_failed_logins_say_how_long_to_wait);
+    tcase_add_test(tl, test_lockouts_and_unlock_for_administrators);
     suite_add_tcase(s, tl);
     return s;
 }

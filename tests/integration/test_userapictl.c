@@ -5,8 +5,9 @@
  * field by field, the command line (global options after the command,
  * help, two-line usage errors), its changes seen by a running daemon
  * without a restart, all-or-nothing imports (100,000 pre-hashed users
- * among them), export round trips, terminal prompts, and the ownership of
- * what it writes when run as root.
+ * among them), export round trips, terminal prompts, the login throttle's
+ * lockouts listed and lifted, and the ownership of what it writes when
+ * run as root.
  */
 #include <check.h>
 #include <errno.h>
@@ -1409,6 +1410,106 @@ START_TEST(test_ctl_leaves_the_session_table_as_the_daemon_sized_it)
 }
 END_TEST
 
+/* ---- lockouts ------------------------------------------------------------ */
+
+/* Without the daemon's throttle file nothing is locked, and nothing is
+ * made; a damaged one is an error (exit 1) that says so. */
+START_TEST(test_lockouts_without_a_throttle_file_and_with_a_damaged_one)
+{
+    char *out, want[600];
+    int   code;
+
+    expect(0, "KIND     KEY  FAILURES  RETRY_AFTER\n", NULL, "lockouts");
+    expect(0, "", NULL, "lockouts --json");
+    expect_err(4, "userapictl: nothing is locked out for x@example.com\n",
+        NULL, "unlock X@Example.com");
+    out = run_cmd(&code, "ls -A %s", d.state_dir);
+    ck_assert_str_eq(out, "");
+    free(out);
+    write_file(state_path("throttle"), "garbage\n", 8);
+    snprintf(want, sizeof(want), "userapictl: %s/throttle: a file of the "
+        "wrong size (userapid makes it afresh when it starts)\n", d.state_dir);
+    expect_err(1, want, NULL, "lockouts");
+    expect_err(1, want, NULL, "unlock 127.0.0.1");
+    expect(0, "usage: userapictl unlock EMAIL|ADDRESS\n  lift the lockout of "
+        "an account or an address and clear its count\n", NULL,
+        "help unlock");
+    expect_err(2, "userapictl: unlock: expected one EMAIL or ADDRESS\n"
+        TRY_CMD("unlock"), NULL, "unlock");
+    expect_err(2, "userapictl: lockouts: unexpected argument 'all'\n"
+        TRY_CMD("lockouts"), NULL, "lockouts all");
+}
+END_TEST
+
+/* A login for email from src that fails with 401. */
+static void
+fail_from(const char *src, const char *email)
+{
+    char body[256], req[512], *r;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":"
+        "\"wrong-password\"}", email);
+    snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: t\r\nConnection: "
+        "close\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+        "\r\n%s", strlen(body), body);
+    r = http_exchange_from(d.port, src, req, 5000);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(http_status(r), 401);
+    free(r);
+}
+
+/*
+ * An address locked out and an account slowed down, listed while the
+ * daemon runs (a key's control characters escaped in the table), then
+ * lifted: each once, the second time exit 4.
+ */
+START_TEST(test_lockouts_lists_and_unlock_lifts_while_running)
+{
+    struct daemon_opts o = { .conf_extra = CONF "login_max_failures = 2\n"
+                                           "login_account_max_failures = 3\n" };
+    char               want_a[600], want_b[600], *out;
+    int                code;
+
+    daemon_write_conf(&d, 2, o.conf_extra);
+    daemon_start(&d, &o);
+    fail_from("127.0.0.5", "bob@example.org");
+    fail_from("127.0.0.5", "bob@example.org");
+    fail_from("127.0.0.6", "evil\\u001b[2j@example.com");
+    fail_from("127.0.0.7", "evil\\u001b[2j@example.com");
+    fail_from("127.0.0.8", "evil\\u001b[2j@example.com");
+    sleep_ms(1100);     /* the account's first wait is over: 0 */
+    out = ctl(&code, "lockouts");
+    ck_assert_int_eq(code, 0);
+    snprintf(want_a, sizeof(want_a), "KIND     KEY                      "
+        "FAILURES  RETRY_AFTER\n"
+        "account  evil\\x1b[2j@example.com  3         0\n"
+        "address  127.0.0.5                2         %d\n", 899);
+    snprintf(want_b, sizeof(want_b), "%.*s898\n", (int)strlen(want_a) - 4,
+        want_a);
+    ck_assert_msg(strcmp(out, want_a) == 0 || strcmp(out, want_b) == 0,
+        "%s", out);
+    free(out);
+    out = ctl(&code, "lockouts --json");
+    ck_assert_int_eq(code, 0);
+    ck_assert_msg(starts_with(out, "{\"kind\":\"account\",\"key\":"
+        "\"evil\\u001b[2j@example.com\",\"failures\":3,\"retry_after\":0}\n"
+        "{\"kind\":\"address\",\"key\":\"127.0.0.5\",\"failures\":2,"
+        "\"retry_after\":89"), "%s", out);
+    free(out);
+    expect(0, "unlocked 127.0.0.5\n", NULL, "unlock 127.0.0.5");
+    expect_err(4, "userapictl: nothing is locked out for 127.0.0.5\n", NULL,
+        "unlock 127.0.0.5");
+    expect_err(4, "userapictl: nothing is locked out for bob@example.org\n",
+        NULL, "unlock bob@example.org");
+    expect(0, "{\"kind\":\"account\",\"key\":\"evil\\u001b[2j@example.com\","
+        "\"failures\":3,\"retry_after\":0}\n", NULL, "lockouts --json");
+    /* The address counts from zero again. */
+    fail_from("127.0.0.5", "bob@example.org");
+    expect(0, "{\"kind\":\"account\",\"key\":\"evil\\u001b[2j@example.com\","
+        "\"failures\":3,\"retry_after\":0}\n", NULL, "lockouts --json");
+}
+END_TEST
+
 /* ---- ownership ---------------------------------------------------------- */
 
 static void
@@ -1506,6 +1607,7 @@ userapictl_suite(void)
     tcase_add_test(tc, test_import_100k_prehashed_users);
     tcase_add_test(tc, test_export_import_round_trip);
     tcase_add_test(tc, test_root_keeps_the_owner_of_the_state_files);
+    tcase_add_test(tc, test_lockouts_without_a_throttle_file_and_with_a_damaged_one);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(tr, setup, teardown);
@@ -1521,6 +1623,7 @@ userapictl_suite(void)
     tcase_add_test(tr, test_sessions_and_show_json);
     tcase_add_test(tr, test_revoke_and_sessions_of_an_unknown_user_exit_4);
     tcase_add_test(tr, test_ctl_leaves_the_session_table_as_the_daemon_sized_it);
+    tcase_add_test(tr, test_lockouts_lists_and_unlock_lifts_while_running);
     suite_add_tcase(s, tr);
     return s;
 }
