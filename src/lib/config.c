@@ -101,8 +101,15 @@ static int  config_set_cookie_secure(struct config_ctx *, const char *);
 static int  config_set_cookie_samesite(struct config_ctx *, const char *);
 static int  config_set_tls_certificate(struct config_ctx *, const char *);
 static int  config_set_tls_key(struct config_ctx *, const char *);
-static int  config_tls_path(struct config_ctx *, const char *, char *, size_t);
+static int  config_secret_path(struct config_ctx *, const char *, char *,
+                size_t);
 static int  config_set_hsts_max_age(struct config_ctx *, const char *);
+static int  config_set_storage(struct config_ctx *, const char *);
+static int  config_set_database_url(struct config_ctx *, const char *);
+static int  config_set_database_password_file(struct config_ctx *,
+                const char *);
+static int  config_set_database_timeout(struct config_ctx *, const char *);
+static int  config_set_session_cache_ttl(struct config_ctx *, const char *);
 static int  config_set_trusted_proxies(struct config_ctx *, const char *);
 static int  config_set_cors_origins(struct config_ctx *, const char *);
 static int  config_origin_ok(const char *, size_t);
@@ -143,6 +150,11 @@ static const struct config_key config_keys[] = {
     { "hsts_max_age",       config_set_hsts_max_age,        0 },
     { "trusted_proxies",    config_set_trusted_proxies,     0 },
     { "cors_origins",       config_set_cors_origins,        0 },
+    { "storage",            config_set_storage,             0 },
+    { "database_url",       config_set_database_url,        0 },
+    { "database_password_file", config_set_database_password_file, 0 },
+    { "database_timeout",   config_set_database_timeout,    0 },
+    { "session_cache_ttl",  config_set_session_cache_ttl,   0 },
     { "login_account_max_failures", config_set_login_account_max_failures, 0 },
     { "login_max_failures", config_set_login_max_failures,  0 },
     { "login_window",       config_set_login_window,        0 },
@@ -185,6 +197,9 @@ config_defaults(struct config *c)
     c->max_sessions = 10000;
     c->max_sessions_per_user = 10;
     c->cookie_secure = 0;
+    c->storage = CONFIG_STORAGE_FILE;
+    c->database_timeout = 5;
+    c->session_cache_ttl = 1;
     c->login_max_failures = 10;
     c->login_account_max_failures = 0;     /* 10 x login_max_failures */
     c->login_window = 900;
@@ -367,6 +382,11 @@ config_check(const struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cookie_samesite = none needs a TLS listener "
             "or cookie_secure = yes (browsers drop SameSite=None cookies "
             "without Secure)", c->file[0] ? c->file : "configuration");
+        return -1;
+    }
+    if (c->storage == CONFIG_STORAGE_POSTGRESQL && c->database_url[0] == '\0') {
+        snprintf(err, errlen, "%s: storage = postgresql needs database_url",
+            c->file[0] ? c->file : "configuration");
         return -1;
     }
     if (c->login_account_max_failures <= c->login_max_failures) {
@@ -1133,23 +1153,33 @@ config_samesite_name(int samesite)
 static int
 config_set_tls_certificate(struct config_ctx *ctx, const char *value)
 {
-    return config_tls_path(ctx, value, ctx->c->tls_certificate,
-        sizeof(ctx->c->tls_certificate));
+    if (config_secret_path(ctx, value, ctx->c->tls_certificate,
+        sizeof(ctx->c->tls_certificate)) == -1)
+        return -1;
+    if (ctx->c->tls_line == 0)
+        ctx->c->tls_line = ctx->line;
+    return 0;
 }
 
 static int
 config_set_tls_key(struct config_ctx *ctx, const char *value)
 {
-    return config_tls_path(ctx, value, ctx->c->tls_key, sizeof(ctx->c->tls_key));
+    if (config_secret_path(ctx, value, ctx->c->tls_key,
+        sizeof(ctx->c->tls_key)) == -1)
+        return -1;
+    if (ctx->c->tls_line == 0)
+        ctx->c->tls_line = ctx->line;
+    return 0;
 }
 
 /*
- * A PEM file's path: absolute, or "credential:NAME" for a file systemd
- * passed with LoadCredential= ($CREDENTIALS_DIRECTORY/NAME), so that the
- * sandboxed service never reads /etc/ssl/private itself.
+ * A secret file's path (a TLS key, the database password): absolute, or
+ * "credential:NAME" for a file systemd passed with LoadCredential=
+ * ($CREDENTIALS_DIRECTORY/NAME), so that the sandboxed service never
+ * reads /etc/ssl/private itself.
  */
 static int
-config_tls_path(struct config_ctx *ctx, const char *value, char *out,
+config_secret_path(struct config_ctx *ctx, const char *value, char *out,
     size_t outlen)
 {
     const char *dir, *name;
@@ -1173,9 +1203,52 @@ config_tls_path(struct config_ctx *ctx, const char *value, char *out,
     }
     if (n < 0 || (size_t)n >= outlen)
         return config_why(ctx, "\"%s\": path too long", value);
-    if (ctx->c->tls_line == 0)
-        ctx->c->tls_line = ctx->line;
     return 0;
+}
+
+static int
+config_set_storage(struct config_ctx *ctx, const char *value)
+{
+    if (strcasecmp(value, "file") == 0)
+        ctx->c->storage = CONFIG_STORAGE_FILE;
+    else if (strcasecmp(value, "postgresql") == 0)
+        ctx->c->storage = CONFIG_STORAGE_POSTGRESQL;
+    else
+        return config_why(ctx, "\"%s\" is not one of file, postgresql", value);
+    return 0;
+}
+
+/* A libpq connection string or URI.  Its syntax is libpq's to judge when
+ * it connects; the value may hold a password, so no error repeats it. */
+static int
+config_set_database_url(struct config_ctx *ctx, const char *value)
+{
+    if (strlen(value) >= sizeof(ctx->c->database_url))
+        return config_why(ctx, "too long (at most %zu bytes)",
+            sizeof(ctx->c->database_url) - 1);
+    snprintf(ctx->c->database_url, sizeof(ctx->c->database_url), "%s", value);
+    return 0;
+}
+
+static int
+config_set_database_password_file(struct config_ctx *ctx, const char *value)
+{
+    return config_secret_path(ctx, value, ctx->c->database_password_file,
+        sizeof(ctx->c->database_password_file));
+}
+
+static int
+config_set_database_timeout(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 1, 300, "seconds",
+        &ctx->c->database_timeout);
+}
+
+static int
+config_set_session_cache_ttl(struct config_ctx *ctx, const char *value)
+{
+    return config_range(ctx, value, 0, 60, "seconds",
+        &ctx->c->session_cache_ttl);
 }
 
 static int

@@ -74,6 +74,15 @@ struct config {
     char         cors_origins[CONFIG_MAX_ORIGINS][CONFIG_ORIGIN_MAX + 1];
     int          ncors_origins;
 
+    /* Where users, sessions and login counts live. */
+    int          storage;               /* CONFIG_STORAGE_* */
+    char         database_url[4096];    /* libpq conninfo or URI; may hold a
+                                           password: never logged */
+    char         database_password_file[4096]; /* "" none */
+    long         database_timeout;      /* seconds a request waits for it */
+    long         session_cache_ttl;     /* seconds a worker trusts a session
+                                           it has checked; 0: never */
+
     /* Abuse limits. */
     long         login_max_failures;    /* per address */
     long         login_account_max_failures; /* per account, all addresses;
@@ -89,6 +98,9 @@ struct config {
 #define CONFIG_REGISTRATION_ADMIN   1   /* only admins may */
 #define CONFIG_REGISTRATION_CLOSED  2   /* nobody, over HTTP */
 #define CONFIG_MAX_PASSWORD         1024
+
+#define CONFIG_STORAGE_FILE         0   /* users.db, sessions, throttle */
+#define CONFIG_STORAGE_POSTGRESQL   1   /* database_url */
 
 #define CONFIG_SAMESITE_STRICT      0
 #define CONFIG_SAMESITE_LAX         1
