@@ -283,6 +283,13 @@ check-systemd: $(DEB_PKG)
 	@scripts/install-deps --check-systemd
 	tests/systemd/run $(DEB_PKG)
 
+# testssl.sh against the daemon's own TLS listener: nothing HIGH or
+# CRITICAL may be reported.
+.PHONY: check-tls
+check-tls: $(DAEMON)
+	@scripts/install-deps --check-tls
+	tests/tls/testssl
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .PHONY: bench
