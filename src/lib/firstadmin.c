@@ -22,31 +22,37 @@ static int firstadmin_write(const char *path, const char *pw);
 
 int
 firstadmin_create(const char *state_dir, long min_length, unsigned long cost,
-    struct userdb *db)
+    struct store *st)
 {
-    struct userdb_user u;
-    char               pw[CONFIG_MAX_PASSWORD + 1], path[PATH_MAX];
-    size_t             len = CRYPTO_RANDOM_PASSWORD_LEN;
-    int                rc = -1;
+    char    pw[CONFIG_MAX_PASSWORD + 1], path[PATH_MAX];
+    char    hash[AUTH_HASH_SIZE];
+    size_t  len = CRYPTO_RANDOM_PASSWORD_LEN, n;
+    int     rc = -1;
 
+    if (store_user_count(st, 0, &n) == -1) {
+        log_msg(LOG_ERR, "cannot count the users: %s", store_errmsg(st));
+        return -1;
+    }
+    if (n != 0)
+        return 0;
     /* As long as min_password_length asks, so it can be typed back in. */
     if (min_length > (long)len)
         len = min_length > CONFIG_MAX_PASSWORD ? CONFIG_MAX_PASSWORD :
             (size_t)min_length;
-    memset(&u, 0, sizeof(u));
-    snprintf(u.email, sizeof(u.email), "%s", FIRSTADMIN_EMAIL);
-    u.role = USERDB_ROLE_ADMIN;
-    u.created_at = (int64_t)time(NULL);
     if (crypto_random_password(pw, len + 1) == -1 ||
-        auth_hash_password(pw, cost, u.hash, sizeof(u.hash)) == -1) {
+        auth_hash_password(pw, cost, hash, sizeof(hash)) == -1) {
         log_msg(LOG_ERR, "cannot make the first administrator: %s", strerror(errno));
         goto out;
     }
+    /* The file first: an account nobody can read the password of would
+     * lock everyone out. */
     snprintf(path, sizeof(path), "%s/%s", state_dir, FIRSTADMIN_FILE);
     if (firstadmin_write(path, pw) == -1)
         goto out;
-    if (userdb_add(db, &u) != 0) {
-        log_msg(LOG_ERR, "cannot add the first administrator: %s", userdb_errmsg(db));
+    if ((rc = store_first_admin(st, hash, (int64_t)time(NULL))) != 1) {
+        if (rc == -1)
+            log_msg(LOG_ERR, "cannot add the first administrator: %s",
+                store_errmsg(st));
         unlink(path);
         goto out;
     }
@@ -57,10 +63,9 @@ firstadmin_create(const char *state_dir, long min_length, unsigned long cost,
         fprintf(stderr, "\n  First administrator: %s\n"
             "  Password:            %s\n  (also in %s)\n\n", FIRSTADMIN_EMAIL,
             pw, path);
-    rc = 0;
 out:
     explicit_bzero(pw, sizeof(pw));
-    explicit_bzero(u.hash, sizeof(u.hash));
+    explicit_bzero(hash, sizeof(hash));
     return rc;
 }
 

@@ -11,20 +11,23 @@
 #ifndef USERAPID_FIRSTADMIN_H
 #define USERAPID_FIRSTADMIN_H
 
-#include "userdb.h"
+#include "store.h"
 
 #define FIRSTADMIN_EMAIL    "admin@localhost"
 #define FIRSTADMIN_FILE     "initial-admin-password"
 
 /*
- * Adds FIRSTADMIN_EMAIL to db with a random password of at least
- * min_length characters (and never fewer than CRYPTO_RANDOM_PASSWORD_LEN),
- * hashed at cost, and writes it to STATE/initial-admin-password.  On a
- * terminal it is printed to stderr too; it never goes to the journal.
- * Returns 0, or -1 after logging why.
+ * When the store holds nobody, adds FIRSTADMIN_EMAIL with a random
+ * password of at least min_length characters (and never fewer than
+ * CRYPTO_RANDOM_PASSWORD_LEN), hashed at cost, and writes it to
+ * STATE/initial-admin-password.  On a terminal it is printed to stderr
+ * too; it never goes to the journal.  Of several hosts sharing a database
+ * and starting at once, only the one that made the account keeps the
+ * file.  Returns 1 when it made the account, 0 when there were users, -1
+ * after logging why.
  */
 int  firstadmin_create(const char *state_dir, long min_length,
-         unsigned long cost, struct userdb *db);
+         unsigned long cost, struct store *st);
 
 /*
  * The password of email has been changed, or email deleted: when email is

@@ -10,8 +10,12 @@
  *
  * Handlers that need a password hashed or verified stop with API_PENDING
  * and a job; api_resume() picks up at job->step once a hashing thread has
- * run it.  Between the two, other processes may change the database, so
- * every continuation looks the user up again.
+ * run it.  Between the two, other processes (or hosts) may change the
+ * store, so every continuation looks the user up again.
+ *
+ * Users, sessions and login counts are the store's (store.h): a call may
+ * wait on the database, suspending the request's coroutine, so nothing
+ * here keeps request state in statics across a store call.
  *
  * Nothing here logs a password, a token or a hash; request bodies holding
  * passwords are wiped once decoded.
@@ -36,6 +40,7 @@
 
 #define COOKIE_NAME      "userapid_session"
 #define STATUS_REFRESH_MS 100
+#define API_RETRY_DB     2          /* Retry-After while the database is away */
 
 typedef int (*api_handler)(struct api_ctx *, const struct api_request *,
     struct api_response *);
@@ -122,8 +127,6 @@ static int  api_field_slot(struct api_fields *f, const char *name,
 static void api_fields_free(struct api_fields *f);
 static int  api_target_email(const struct api_request *req, char *out,
                 size_t outlen);
-static int  api_refresh(struct api_ctx *ctx, struct api_response *r);
-static int  api_db_error(struct api_ctx *ctx, struct api_response *r);
 static int  api_check_password(struct api_ctx *ctx, const char *pw, size_t len,
                 struct api_response *r, const char *field);
 static int  api_parse_role(const char *s, size_t len);
@@ -260,56 +263,67 @@ api_no_store(struct api_response *r)
     buf_append_str(&r->headers, "Cache-Control: no-store\r\n");
 }
 
-/* Picks up changes other processes made.  0, or -1 with r answered. */
-static int
-api_refresh(struct api_ctx *ctx, struct api_response *r)
-{
-    char err[USERDB_ERR_LEN];
-
-    if (userdb_refresh(ctx->db, err, sizeof(err)) == -1) {
-        log_msg(LOG_ERR, "user database: %s", err);
-        api_error(r, 500, "the user database cannot be read");
-        return -1;
-    }
-    return 0;
-}
-
-/* A failed change of the database, as an answer. */
-static int
-api_db_error(struct api_ctx *ctx, struct api_response *r)
+int
+api_store_error(struct api_ctx *ctx, struct api_response *r)
 {
     int e = errno;
 
     if (e == ENOSPC || e == EDQUOT) {
-        log_msg(LOG_ERR, "user database: %s", userdb_errmsg(ctx->db));
+        log_msg(LOG_ERR, "store: %s", store_errmsg(ctx->store));
         api_error(r, 507, "no space left to store the change");
+    } else if (e == ETIMEDOUT || e == ENOTCONN || e == ECONNREFUSED) {
+        /* Said once by the connection when it went down, not per request. */
+        log_msg(LOG_DEBUG, "store: %s", store_errmsg(ctx->store));
+        api_error(r, 503, "the database is not available; try again later");
+        buf_appendf(&r->headers, "Retry-After: %d\r\n", API_RETRY_DB);
     } else {
-        log_msg(LOG_ERR, "user database: %s", userdb_errmsg(ctx->db));
-        api_error(r, 500, "the user database cannot be written");
+        log_msg(LOG_ERR, "store: %s", store_errmsg(ctx->store));
+        api_error(r, 500, "the user store cannot be used");
     }
     return API_DONE;
 }
 
+int
+api_no_session(struct api_ctx *ctx, struct api_response *r, int rc,
+    const char *message)
+{
+    if (rc == -1)
+        return api_store_error(ctx, r);
+    api_error(r, 403, message);
+    return API_DONE;
+}
+
 /*
- * HEAD / is the health check: it reads the database only when a worker
- * changed it, or at most every STATUS_REFRESH_MS for changes made by
- * userapictl, instead of a stat(2) per request.
+ * The user count of HEAD / and /status, the health checks: read from the
+ * store only when a worker changed it, or at most every STATUS_REFRESH_MS
+ * for changes made elsewhere (userapictl, other hosts), never per request.
+ * When the store may wait (a database), the count is the one the worker's
+ * background refresh last put in the status page, so a health check never
+ * waits on the database.
  */
-static int
-api_status_refresh(struct api_ctx *ctx, struct api_response *r)
+static size_t
+api_users_count(struct api_ctx *ctx)
 {
     static uint64_t seen_changes, refreshed_ms;
-    uint64_t        changes, now = status_monotonic_ms();
+    static size_t   count;
+    uint64_t        changes, now;
+    size_t          n;
 
+    if (store_kind(ctx->store) != CONFIG_STORAGE_FILE)
+        return (size_t)__atomic_load_n(&ctx->status->users, __ATOMIC_RELAXED);
+    now = status_monotonic_ms();
     changes = __atomic_load_n(&ctx->status->db_changes, __ATOMIC_ACQUIRE);
     if (changes == seen_changes && refreshed_ms != 0 &&
         now - refreshed_ms < STATUS_REFRESH_MS)
-        return 0;
-    if (api_refresh(ctx, r) == -1)
-        return -1;
+        return count;
+    if (store_user_count(ctx->store, 0, &n) == -1) {
+        log_msg(LOG_ERR, "store: %s", store_errmsg(ctx->store));
+        return count;
+    }
     seen_changes = changes;
     refreshed_ms = now;
-    return 0;
+    count = n;
+    return count;
 }
 
 /* Tells the other workers (their HEAD /) that users.db changed. */
@@ -324,8 +338,6 @@ api_status_head(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r)
 {
     (void)req;
-    if (api_status_refresh(ctx, r) == -1)
-        return API_DONE;
     r->status = 200;
     /* Plain appends, no printf: HEAD / is the health check, called often. */
     if (buf_append_str(&r->headers, "X-Userapid-Status: ok\r\nX-Userapid-Workers: ") == -1 ||
@@ -338,7 +350,7 @@ api_status_head(struct api_ctx *ctx, const struct api_request *req,
         buf_append_u64(&r->headers, (uint64_t)status_uptime(ctx->status)) == -1 ||
         buf_append_str(&r->headers, "\r\nX-Userapid-Version: " USERAPID_VERSION
             "\r\nX-Userapid-Users: ") == -1 ||
-        buf_append_u64(&r->headers, (uint64_t)userdb_count(ctx->db)) == -1 ||
+        buf_append_u64(&r->headers, (uint64_t)api_users_count(ctx)) == -1 ||
         buf_append(&r->headers, "\r\n", 2) == -1)
         api_error(r, 500, "out of memory");
     return API_DONE;
@@ -351,8 +363,6 @@ api_status_get(struct api_ctx *ctx, const struct api_request *req,
     struct json_object *obj, *workers;
 
     (void)req;
-    if (api_refresh(ctx, r) == -1)
-        return API_DONE;
     obj = json_object_new_object();
     workers = json_object_new_object();
     if (obj == NULL || workers == NULL) {
@@ -371,7 +381,7 @@ api_status_get(struct api_ctx *ctx, const struct api_request *req,
         status_uptime(ctx->status)));
     json_object_object_add(obj, "workers", workers);
     json_object_object_add(obj, "users", json_object_new_int64(
-        (int64_t)userdb_count(ctx->db)));
+        (int64_t)api_users_count(ctx)));
     json_object_object_add(obj, "connections", json_object_new_int64(
         __atomic_load_n(&ctx->status->connections, __ATOMIC_RELAXED)));
     api_set_json(r, 200, obj);
@@ -610,7 +620,7 @@ api_decode_form(const struct api_request *req, struct api_response *r,
 
 /*
  * The caller's session, from "Authorization: Bearer" or the cookie.
- * 0 with who (and token) filled, or SESSION_NOT_FOUND.
+ * 0 with who (and token) filled, STORE_NOT_FOUND, or -1.
  */
 int
 api_authenticate(struct api_ctx *ctx, const struct api_request *req,
@@ -619,6 +629,7 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
     const struct http_header *h;
     const char               *t = NULL, *p, *end;
     size_t                    tlen = 0;
+    int                       rc;
 
     h = http_request_header(req->http, "Authorization");
     if (h != NULL && h->value_len > 7 && strncasecmp(h->value, "Bearer ", 7) == 0) {
@@ -647,9 +658,9 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
         }
     }
     if (t == NULL || !crypto_token_valid_syntax(t, tlen))
-        return SESSION_NOT_FOUND;
-    if (session_lookup(ctx->sessions, t, tlen, who) != 0)
-        return SESSION_NOT_FOUND;
+        return STORE_NOT_FOUND;
+    if ((rc = store_session_lookup(ctx->store, t, tlen, who)) != 0)
+        return rc;
     if (token != NULL) {
         memcpy(token, t, CRYPTO_TOKEN_LEN);
         token[CRYPTO_TOKEN_LEN] = '\0';
@@ -688,6 +699,8 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     struct api_fields  f;
     struct userdb_user u;
     struct api_job    *job = &r->job;
+    long               wait;
+    int                rc;
 
     if (api_decode_body(req, r, &f) == -1)
         return API_DONE;
@@ -696,30 +709,22 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
         api_error(r, 400, "email and password are required");
         return API_DONE;
     }
-    if (api_refresh(ctx, r) == -1) {
-        api_fields_free(&f);
-        return API_DONE;
-    }
     memset(job, 0, sizeof(*job));
+    memset(&u, 0, sizeof(u));
     /* Locked out: refused before any hash, even with the right password.
      * Unknown emails are counted too, so this says nothing of existence.
      * The attempt is counted now, not when its hash is done, so guesses
      * sent all at once cannot pass the limit. */
     if (api_lower(f.email, f.email_len, job->email, sizeof(job->email)) == -1)
         job->email[0] = '\0';
-    if (ctx->throttle != NULL) {
-        struct throttle_limits l = { ctx->cfg->login_max_failures,
-            ctx->cfg->login_window, ctx->cfg->login_lockout,
-            ctx->cfg->login_account_max_failures };
-        long wait = throttle_login_begin(ctx->throttle, job->email,
-            req->remote_addr, &l);
-
-        if (wait > 0) {
-            api_fields_free(&f);
-            api_error(r, 429, "too many failed logins; try again later");
-            buf_appendf(&r->headers, "Retry-After: %ld\r\n", wait);
-            return API_DONE;
-        }
+    if ((wait = store_login_begin(ctx->store, job->email,
+        req->remote_addr)) != 0) {
+        api_fields_free(&f);
+        if (wait == -1)
+            return api_store_error(ctx, r);
+        api_error(r, 429, "too many failed logins; try again later");
+        buf_appendf(&r->headers, "Retry-After: %ld\r\n", wait);
+        return API_DONE;
     }
     job->kind = API_JOB_VERIFY;
     job->step = STEP_LOGIN_VERIFIED;
@@ -728,7 +733,12 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     if (job->email[0] != '\0' && f.password_len < sizeof(job->password) &&
         memchr(f.password, '\0', f.password_len) == NULL) {
         memcpy(job->password, f.password, f.password_len);
-        job->found = userdb_find(ctx->db, job->email, &u) == 0;
+        if ((rc = store_user_find(ctx->store, job->email, &u)) == -1) {
+            api_wipe_job(job);
+            api_fields_free(&f);
+            return api_store_error(ctx, r);
+        }
+        job->found = rc == 0;
     }
     /* An unknown email costs the same hash as a wrong password. */
     snprintf(job->hash, sizeof(job->hash), "%s",
@@ -739,59 +749,39 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
 }
 
 /*
- * The session of a verified login, made under the database's shared lock
- * for the record that was verified: the same user with the same hash (a
- * password changed, or the user deleted and made again, while the hash
- * ran makes it a failed login) and the role it has now.  A writer then
- * changes the record either before (seen here) or after the session
- * exists (and its revocation or role change reaches it).  0 with the
- * answer in r; 1 when the record moved on (a failed login); -1 with r
- * answered 500/503.
+ * The session of a verified login, made by the store for the record that
+ * was verified: the same user with the same hash (a password changed, or
+ * the user deleted and made again, while the hash ran makes it a failed
+ * login) and the role it has now.  0 with the answer in r; 1 when the
+ * record moved on (a failed login); -1 with r answered 5xx.
  */
 static int
 api_login_session(struct api_ctx *ctx, struct api_job *job,
     struct api_response *r)
 {
-    struct userdb_user u;
-    char               token[CRYPTO_TOKEN_LEN + 1], err[USERDB_ERR_LEN];
-    int64_t            expires;
-    int                rc, same;
+    struct store_login out;
+    int                rc;
 
-    if (userdb_hold(ctx->db, err, sizeof(err)) == -1) {
-        log_msg(LOG_ERR, "user database: %s", err);
-        api_error(r, 500, "the user database cannot be read");
-        return -1;
-    }
-    same = userdb_find(ctx->db, job->email, &u) == 0 &&
-        strlen(u.hash) == strlen(job->hash) &&
-        crypto_equal_ct(u.hash, job->hash, strlen(u.hash));
-    explicit_bzero(u.hash, sizeof(u.hash));
-    rc = same ? session_create(ctx->sessions, u.email, u.role, job->remote,
-        token, &expires) : 1;
-    userdb_release(ctx->db);
-    if (rc == 1)
+    rc = store_session_login(ctx->store, job->email, job->hash, job->remote,
+        &out);
+    if (rc == STORE_CHANGED)
         return 1;
-    if (rc == -1 && errno == EAGAIN) {
+    if (rc == STORE_FULL) {
         /* Full of other users' live sessions: none of them is ended. */
         api_error(r, 503, "too many sessions; try again later");
         buf_append_str(&r->headers, "Retry-After: 5\r\n");
         return -1;
     }
-    if (rc == -1) {
-        log_msg(LOG_ERR, "session table: %s", strerror(errno));
-        api_error(r, 500, "cannot create a session");
+    if (rc != 0) {
+        api_store_error(ctx, r);
         return -1;
     }
-    snprintf(r->user, sizeof(r->user), "%s", u.email);
-    if (ctx->throttle != NULL) {
-        struct throttle_limits l = { ctx->cfg->login_max_failures,
-            ctx->cfg->login_window, ctx->cfg->login_lockout,
-            ctx->cfg->login_account_max_failures };
-
-        throttle_login_end(ctx->throttle, job->email, job->remote, 1, &l);
-    }
-    api_login_answer(ctx, r, &u, token, expires, job->secure);
-    explicit_bzero(token, sizeof(token));
+    snprintf(r->user, sizeof(r->user), "%s", out.user.email);
+    /* The session stands; a count not cleared only slows this account. */
+    if (store_login_end(ctx->store, job->email, job->remote, 1) == -1)
+        log_msg(LOG_WARNING, "login throttle: %s", store_errmsg(ctx->store));
+    api_login_answer(ctx, r, &out.user, out.token, out.expires_at, job->secure);
+    explicit_bzero(out.token, sizeof(out.token));
     return 0;
 }
 
@@ -840,6 +830,7 @@ api_login_failed(struct api_ctx *ctx, struct api_job *job,
 {
     char        femail[USERDB_EMAIL_MAX + 32], faddr[96];
     const char *extra[3];
+    int         started;
 
     if (job->result == -1 && job->found)
         log_msg(LOG_ERR, "password verification failed: %s", strerror(job->error));
@@ -850,22 +841,19 @@ api_login_failed(struct api_ctx *ctx, struct api_job *job,
     extra[2] = NULL;
     log_event(LOG_NOTICE, MSGID_LOGIN_FAILED, extra, "login failed for %s from %s",
         job->email, job->remote);
-    if (ctx->throttle != NULL) {
-        struct throttle_limits l = { ctx->cfg->login_max_failures,
-            ctx->cfg->login_window, ctx->cfg->login_lockout,
-            ctx->cfg->login_account_max_failures };
-        int started = throttle_login_end(ctx->throttle, job->email,
-            job->remote, 0, &l);
-
-        if (started & THROTTLE_SLOWED_ACCOUNT)
-            log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
-                "logins for %s slowed down after %ld failures from all "
-                "addresses", job->email, ctx->cfg->login_account_max_failures);
-        if (started & THROTTLE_LOCKED_ADDRESS)
-            log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
-                "logins from %s locked for %ld s after %ld failures", job->remote,
-                ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
+    if ((started = store_login_end(ctx->store, job->email, job->remote,
+        0)) == -1) {
+        log_msg(LOG_WARNING, "login throttle: %s", store_errmsg(ctx->store));
+        started = 0;
     }
+    if (started & THROTTLE_SLOWED_ACCOUNT)
+        log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
+            "logins for %s slowed down after %ld failures from all "
+            "addresses", job->email, ctx->cfg->login_account_max_failures);
+    if (started & THROTTLE_LOCKED_ADDRESS)
+        log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
+            "logins from %s locked for %ld s after %ld failures", job->remote,
+            ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
     /* One answer for an unknown email and a wrong password. */
     api_error(r, 401, "wrong email or password");
 }
@@ -912,42 +900,86 @@ api_set_record(struct api_response *r, int status, const struct userdb_user *u)
 }
 
 /*
- * The admin listing is the same for every admin until the database
- * changes, so each process keeps it, keyed by the view's version.
+ * The admin listing is the same for every admin until the users change,
+ * so each process keeps it, keyed by the store's user version (a store
+ * that cannot tell, version 0, is read each time).
  */
 static struct {
-    const struct userdb *db;
-    uint64_t             version;
-    int                  valid;
-    struct buf           body;
+    const struct store *st;
+    uint64_t            version;
+    int                 valid;
+    struct buf          body;
 } api_listing;
 
+struct api_listing_walk {
+    struct buf *b;
+    size_t      n;
+};
+
+/* store_user_foreach's step: one record, after a comma but the first.
+ * 1 when out of memory. */
 static int
-api_listing_build(struct api_ctx *ctx)
+api_listing_add(const struct userdb_user *u, void *arg)
+{
+    struct api_listing_walk *w = arg;
+
+    if (w->n++ > 0 && buf_append(w->b, ",", 1) == -1)
+        return 1;
+    return api_user_record(w->b, u) == -1 ? 1 : 0;
+}
+
+/* {"users":[...]} of every user into b.  0, 1 when out of memory, or -1
+ * when the store failed. */
+static int
+api_listing_write(struct api_ctx *ctx, struct buf *b)
+{
+    struct api_listing_walk w = { b, 0 };
+    int                     rc;
+
+    if (buf_append_str(b, "{\"users\":[") == -1)
+        return 1;
+    if ((rc = store_user_foreach(ctx->store, api_listing_add, &w)) != 0)
+        return rc;
+    return buf_append_str(b, "]}") == -1 ? 1 : 0;
+}
+
+/* The admin listing into r->body, from the cache when it is current. */
+static int
+api_listing_answer(struct api_ctx *ctx, struct api_response *r)
+{
+    uint64_t v = store_user_version(ctx->store);
+    int      rc;
+
+    if (v != 0 && api_listing.valid && api_listing.st == ctx->store &&
+        api_listing.version == v)
+        return buf_append(&r->body, api_listing.body.data,
+            api_listing.body.len) == -1 ? 1 : 0;
+    api_listing.valid = 0;
+    if ((rc = api_listing_write(ctx, &r->body)) != 0 || v == 0)
+        return rc;
+    buf_reset(&api_listing.body);
+    if (buf_append(&api_listing.body, r->body.data, r->body.len) == 0) {
+        api_listing.st = ctx->store;
+        api_listing.version = v;
+        api_listing.valid = 1;
+    }
+    return 0;
+}
+
+/* A user's own record as a listing of one. */
+static int
+api_listing_own(struct api_ctx *ctx, const char *email, struct api_response *r)
 {
     struct userdb_user u;
-    size_t             i, n = userdb_count(ctx->db);
     int                rc;
 
-    api_listing.valid = 0;
-    buf_reset(&api_listing.body);
-    rc = buf_append_str(&api_listing.body, "{\"users\":[");
-    for (i = 0; rc == 0 && i < n; i++) {
-        if (userdb_get(ctx->db, i, &u) != 0)
-            continue;
-        if (i > 0)
-            rc = buf_append(&api_listing.body, ",", 1);
-        if (rc == 0)
-            rc = api_user_record(&api_listing.body, &u);
-    }
+    if ((rc = store_user_find(ctx->store, email, &u)) != 0)
+        return rc;
     explicit_bzero(u.hash, sizeof(u.hash));
-    if (rc == 0)
-        rc = buf_append_str(&api_listing.body, "]}");
-    if (rc == -1)
-        return -1;
-    api_listing.db = ctx->db;
-    api_listing.version = userdb_view_version(ctx->db);
-    api_listing.valid = 1;
+    if (buf_append_str(&r->body, "{\"users\":[") == -1 ||
+        api_user_record(&r->body, &u) == -1 ||
+        buf_append_str(&r->body, "]}") == -1)
+        return 1;
     return 0;
 }
 
@@ -956,38 +988,19 @@ api_list(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r)
 {
     struct session_info who;
-    struct userdb_user  u;
     int                 rc;
 
-    if (api_authenticate(ctx, req, &who, NULL) != 0) {
-        api_error(r, 403, "log in first");
-        return API_DONE;
-    }
+    if ((rc = api_authenticate(ctx, req, &who, NULL)) != 0)
+        return api_no_session(ctx, r, rc, "log in first");
     snprintf(r->user, sizeof(r->user), "%s", who.email);
-    if (api_refresh(ctx, r) == -1)
-        return API_DONE;
     buf_reset(&r->body);
-    if (who.role == USERDB_ROLE_ADMIN) {
-        if (!api_listing.valid || api_listing.db != ctx->db ||
-            api_listing.version != userdb_view_version(ctx->db)) {
-            if (api_listing_build(ctx) == -1) {
-                api_error(r, 500, "out of memory");
-                return API_DONE;
-            }
-        }
-        rc = buf_append(&r->body, api_listing.body.data, api_listing.body.len);
-    } else if (userdb_find(ctx->db, who.email, &u) == 0) {
-        explicit_bzero(u.hash, sizeof(u.hash));
-        rc = buf_append_str(&r->body, "{\"users\":[");
-        if (rc == 0)
-            rc = api_user_record(&r->body, &u);
-        if (rc == 0)
-            rc = buf_append_str(&r->body, "]}");
-    } else {
-        api_error(r, 403, "log in first");
-        return API_DONE;
-    }
-    if (rc == -1) {
+    if (who.role == USERDB_ROLE_ADMIN)
+        rc = api_listing_answer(ctx, r);
+    else if ((rc = api_listing_own(ctx, who.email, r)) == STORE_NOT_FOUND)
+        return api_no_session(ctx, r, rc, "log in first");
+    if (rc == -1)
+        return api_store_error(ctx, r);
+    if (rc != 0) {
         api_error(r, 500, "out of memory");
         return API_DONE;
     }
@@ -1011,12 +1024,12 @@ api_register_throttled(struct api_ctx *ctx, const char *addr,
     char msg[128];
     long wait;
 
-    if (ctx->throttle == NULL)
+    if ((wait = store_register(ctx->store, addr)) == 0)
         return 0;
-    wait = throttle_register(ctx->throttle, addr,
-        ctx->cfg->registration_max_per_ip, ctx->cfg->registration_window);
-    if (wait <= 0)
-        return 0;
+    if (wait == -1) {
+        api_store_error(ctx, r);
+        return -1;
+    }
     snprintf(msg, sizeof(msg), "too many accounts registered from your "
         "address; try again in %ld s", wait);
     api_error(r, 429, msg);
@@ -1031,9 +1044,11 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
     struct api_fields   f;
     struct session_info who;
     struct api_job     *job = &r->job;
-    int                 authed, role = USERDB_ROLE_USER;
+    int                 authed, role = USERDB_ROLE_USER, rc;
 
-    authed = api_authenticate(ctx, req, &who, NULL) == 0;
+    if ((rc = api_authenticate(ctx, req, &who, NULL)) == -1)
+        return api_store_error(ctx, r);
+    authed = rc == 0;
     if (authed)
         snprintf(r->user, sizeof(r->user), "%s", who.email);
     if (ctx->cfg->registration == CONFIG_REGISTRATION_CLOSED) {
@@ -1074,12 +1089,10 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
     memset(job, 0, sizeof(*job));
     api_lower(f.email, f.email_len, job->email, sizeof(job->email));
     /* Refuse a taken email before paying for a hash; checked again on add. */
-    if (api_refresh(ctx, r) == -1) {
+    if ((rc = store_user_find(ctx->store, job->email, NULL)) != STORE_NOT_FOUND) {
         api_fields_free(&f);
-        return API_DONE;
-    }
-    if (userdb_find(ctx->db, job->email, NULL) == 0) {
-        api_fields_free(&f);
+        if (rc == -1)
+            return api_store_error(ctx, r);
         api_error(r, 409, "a user with this email exists");
         return API_DONE;
     }
@@ -1128,14 +1141,14 @@ api_create_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r
     u.role = job->role;
     u.created_at = (int64_t)time(NULL);
     memcpy(u.hash, job->hash, sizeof(u.hash));
-    rc = userdb_add(ctx->db, &u);
+    rc = store_user_add(ctx->store, &u);
     explicit_bzero(u.hash, sizeof(u.hash));
-    if (rc == USERDB_EXISTS) {
+    if (rc == STORE_EXISTS) {
         api_error(r, 409, "a user with this email exists");
         return API_DONE;
     }
     if (rc != 0)
-        return api_db_error(ctx, r);
+        return api_store_error(ctx, r);
     api_db_changed(ctx);
     snprintf(fuser, sizeof(fuser), "USERAPID_USER=%s", u.email);
     snprintf(frole, sizeof(frole), "USERAPID_ROLE=%s", userdb_role_name(u.role));
@@ -1158,14 +1171,16 @@ api_logout(struct api_ctx *ctx, const struct api_request *req,
 {
     struct session_info who;
     char                token[CRYPTO_TOKEN_LEN + 1];
+    int                 rc;
 
-    if (api_authenticate(ctx, req, &who, token) != 0) {
-        api_error(r, 403, "log in first");
-        return API_DONE;
-    }
+    if ((rc = api_authenticate(ctx, req, &who, token)) != 0)
+        return api_no_session(ctx, r, rc, "log in first");
     snprintf(r->user, sizeof(r->user), "%s", who.email);
-    session_revoke(ctx->sessions, token, CRYPTO_TOKEN_LEN);
+    /* Ended meanwhile by another request (STORE_NOT_FOUND) is ended too. */
+    rc = store_session_revoke(ctx->store, token, CRYPTO_TOKEN_LEN);
     explicit_bzero(token, sizeof(token));
+    if (rc == -1)
+        return api_store_error(ctx, r);
     r->status = 204;
     api_cookie(ctx, r, "", 0, req->secure);
     api_no_store(r);
@@ -1184,8 +1199,10 @@ api_user_begin(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r, struct session_info *who, char *target,
     char token[CRYPTO_TOKEN_LEN + 1])
 {
-    if (api_authenticate(ctx, req, who, token) != 0) {
-        api_error(r, 403, "log in first");
+    int rc;
+
+    if ((rc = api_authenticate(ctx, req, who, token)) != 0) {
+        api_no_session(ctx, r, rc, "log in first");
         return -1;
     }
     snprintf(r->user, sizeof(r->user), "%s", who->email);
@@ -1193,7 +1210,7 @@ api_user_begin(struct api_ctx *ctx, const struct api_request *req,
         api_error(r, 404, "no such user");
         return -1;
     }
-    return api_refresh(ctx, r);
+    return 0;
 }
 
 static int
@@ -1203,6 +1220,7 @@ api_user_get(struct api_ctx *ctx, const struct api_request *req,
     struct session_info who;
     struct userdb_user  u;
     char                target[USERDB_EMAIL_MAX + 1];
+    int                 rc;
 
     if (api_user_begin(ctx, req, r, &who, target, NULL) == -1)
         return API_DONE;
@@ -1211,7 +1229,9 @@ api_user_get(struct api_ctx *ctx, const struct api_request *req,
         api_error(r, 403, "you may only see your own record");
         return API_DONE;
     }
-    if (userdb_find(ctx->db, target, &u) != 0) {
+    if ((rc = store_user_find(ctx->store, target, &u)) == -1)
+        return api_store_error(ctx, r);
+    if (rc != 0) {
         api_error(r, 404, "no such user");
         return API_DONE;
     }
@@ -1237,19 +1257,18 @@ api_user_delete(struct api_ctx *ctx, const struct api_request *req,
         api_error(r, 403, "only administrators may delete users");
         return API_DONE;
     }
-    rc = userdb_delete(ctx->db, target, USERDB_KEEP_ADMIN);
-    if (rc == USERDB_NOT_FOUND) {
+    rc = store_user_delete(ctx->store, target, STORE_KEEP_ADMIN);
+    if (rc == STORE_NOT_FOUND) {
         api_error(r, 404, "no such user");
         return API_DONE;
     }
-    if (rc == USERDB_LAST_ADMIN) {
+    if (rc == STORE_LAST_ADMIN) {
         api_error(r, 409, "the last administrator cannot be deleted");
         return API_DONE;
     }
     if (rc != 0)
-        return api_db_error(ctx, r);
+        return api_store_error(ctx, r);
     api_db_changed(ctx);
-    session_revoke_user(ctx->sessions, target, NULL);
     snprintf(fuser, sizeof(fuser), "USERAPID_USER=%s", target);
     snprintf(fby, sizeof(fby), "USERAPID_ACTOR=%s", who.email);
     extra[0] = fuser;
@@ -1292,8 +1311,10 @@ api_user_patch(struct api_ctx *ctx, const struct api_request *req,
         api_fields_free(&f);
         return API_DONE;
     }
-    if (userdb_find(ctx->db, target, &u) != 0) {
+    if ((rc = store_user_find(ctx->store, target, &u)) != 0) {
         api_fields_free(&f);
+        if (rc == -1)
+            return api_store_error(ctx, r);
         api_error(r, 404, "no such user");
         return API_DONE;
     }
@@ -1393,12 +1414,28 @@ api_patch_verified(struct api_ctx *ctx, struct api_job *job,
     return api_patch_hash_new(job);
 }
 
+/* What the change of job is, for the store. */
+static void
+api_patch_change(const struct api_job *job, struct store_change *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->email = job->email;
+    c->hash = job->found ? job->hash : NULL;
+    c->role = job->role;
+    /* The change stands only while the proved password is the hash. */
+    c->expect = job->verified[0] != '\0' ? job->verified : NULL;
+    /* Other sessions of that user end; the caller's own one stays. */
+    c->keep_token = strcmp(job->actor, job->email) == 0 ? job->token : NULL;
+    c->flags = STORE_KEEP_ADMIN;
+}
+
 /* Stores the change; job->found says whether job->hash is a new hash. */
 static int
 api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
 {
-    struct userdb_user u;
-    int                rc, ended;
+    struct store_change  c;
+    struct store_changed out;
+    int                  rc;
 
     snprintf(r->user, sizeof(r->user), "%s", job->actor);
     if (job->result != 0) {
@@ -1406,50 +1443,35 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
         api_error(r, 500, "cannot hash the password");
         return API_DONE;
     }
-    if (api_refresh(ctx, r) == -1)
-        return API_DONE;
-    if (userdb_find(ctx->db, job->email, &u) != 0) {
+    api_patch_change(job, &c);
+    rc = store_user_change(ctx->store, &c, &out);
+    explicit_bzero(job->hash, sizeof(job->hash));
+    if (rc == STORE_NOT_FOUND) {
         api_error(r, 404, "no such user");
         return API_DONE;
     }
-    if (job->found)
-        memcpy(u.hash, job->hash, sizeof(u.hash));
-    if (job->role != 0)
-        u.role = job->role;
-    rc = job->verified[0] != '\0' ?
-        userdb_update_if(ctx->db, &u, USERDB_KEEP_ADMIN, job->verified) :
-        userdb_update(ctx->db, &u, USERDB_KEEP_ADMIN);
-    explicit_bzero(u.hash, sizeof(u.hash));
-    if (rc == USERDB_NOT_FOUND) {
-        api_error(r, 404, "no such user");
-        return API_DONE;
-    }
-    if (rc == USERDB_CHANGED) {
+    if (rc == STORE_CHANGED) {
         /* Changed meanwhile: what was proved is not the password now. */
         api_error(r, 403, "the current password is wrong");
         return API_DONE;
     }
-    if (rc == USERDB_LAST_ADMIN) {
+    if (rc == STORE_LAST_ADMIN) {
         api_error(r, 409, "the last administrator cannot be demoted");
         return API_DONE;
     }
     if (rc != 0)
-        return api_db_error(ctx, r);
+        return api_store_error(ctx, r);
+    explicit_bzero(out.user.hash, sizeof(out.user.hash));
     api_db_changed(ctx);
-    if (job->role != 0)
-        session_set_role(ctx->sessions, u.email, u.role);
     if (job->found) {
-        /* Other sessions of that user end; the caller's own one stays. */
-        ended = session_revoke_user(ctx->sessions, u.email,
-            strcmp(job->actor, u.email) == 0 ? job->token : NULL);
         log_msg(LOG_NOTICE, "password of %s changed by %s; %d other sessions ended",
-            u.email, job->actor, ended < 0 ? 0 : ended);
-        firstadmin_forget(ctx->cfg->state_dir, u.email, "password changed");
+            out.user.email, job->actor, out.ended);
+        firstadmin_forget(ctx->cfg->state_dir, out.user.email, "password changed");
     }
     if (job->role != 0)
-        log_msg(LOG_NOTICE, "role of %s set to %s by %s", u.email,
-            userdb_role_name(u.role), job->actor);
-    api_set_record(r, 200, &u);
+        log_msg(LOG_NOTICE, "role of %s set to %s by %s", out.user.email,
+            userdb_role_name(out.user.role), job->actor);
+    api_set_record(r, 200, &out.user);
     api_no_store(r);
     return API_DONE;
 }

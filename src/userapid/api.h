@@ -20,7 +20,7 @@
 #include "http.h"
 #include "session.h"
 #include "status.h"
-#include "throttle.h"
+#include "store.h"
 #include "userdb.h"
 
 #define API_DONE     0
@@ -29,10 +29,8 @@
 struct api_ctx {
     const struct config  *cfg;
     struct status        *status;
-    struct userdb        *db;
-    struct session_table *sessions;
+    struct store         *store;        /* users, sessions, login counts */
     const char           *dummy_hash;   /* for logins of unknown emails */
-    struct throttle      *throttle;     /* failed logins, shared */
 };
 
 struct api_request {
@@ -109,9 +107,20 @@ void api_cors(const struct config *cfg, const struct http_request *req,
          struct buf *headers);
 
 /* The caller's session, from "Authorization: Bearer" or the cookie: 0
- * with who (and token, when not NULL) filled, or SESSION_NOT_FOUND. */
+ * with who (and token, when not NULL) filled, STORE_NOT_FOUND, or -1 when
+ * the store failed (answer api_store_error). */
 int  api_authenticate(struct api_ctx *ctx, const struct api_request *req,
          struct session_info *who, char token[CRYPTO_TOKEN_LEN + 1]);
+
+/* A failed store call (errno and store_errmsg set) as r's answer: 507 for
+ * a full disk, 503 with Retry-After while the database cannot be reached
+ * or does not answer in time, else 500; logged.  Returns API_DONE. */
+int  api_store_error(struct api_ctx *ctx, struct api_response *r);
+
+/* The 403 of a request without a live session, or api_store_error's
+ * answer when rc says the store failed.  Returns API_DONE. */
+int  api_no_session(struct api_ctx *ctx, struct api_response *r, int rc,
+         const char *message);
 
 /* Replaces r's answer with status and {"error":"<code>","message":msg}. */
 void api_error(struct api_response *r, int status, const char *message);

@@ -2,9 +2,9 @@
 /*
  * api_lockouts.c - the login throttle's lockouts over the API, for
  * administrators: GET /lockouts lists the accounts slowed down and the
- * addresses locked out (throttle_lockouts), DELETE /lockouts/<key> lifts
+ * addresses locked out (store_lockouts), DELETE /lockouts/<key> lifts
  * the slow-down of an account or the lockout of an address and clears
- * its count (throttle_unlock).
+ * its count (store_unlock).
  *
  * Both answer 403 without a session ("log in first") or to a user who is
  * not an administrator, as the other admin routes do, and their answers
@@ -32,15 +32,16 @@ static int  api_lockouts_body(struct buf *, const struct throttle_lockout *,
 static int  api_lockout_key(const struct api_request *, char *, size_t);
 
 /* The caller must be an administrator to do what.  0, or -1 with r
- * answered 403. */
+ * answered (403, or the store's failure). */
 static int
 api_lockouts_admin(struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r, const char *what, struct session_info *who)
 {
     char msg[96];
+    int  rc;
 
-    if (api_authenticate(ctx, req, who, NULL) != 0) {
-        api_error(r, 403, "log in first");
+    if ((rc = api_authenticate(ctx, req, who, NULL)) != 0) {
+        api_no_session(ctx, r, rc, "log in first");
         return -1;
     }
     snprintf(r->user, sizeof(r->user), "%s", who->email);
@@ -90,11 +91,8 @@ api_lockouts_get(struct api_ctx *ctx, const struct api_request *req,
 
     if (api_lockouts_admin(ctx, req, r, "see lockouts", &who) == -1)
         return API_DONE;
-    if (ctx->throttle != NULL &&
-        throttle_lockouts(ctx->throttle, &v, &n) == -1) {
-        api_error(r, 500, "out of memory");
-        return API_DONE;
-    }
+    if (store_lockouts(ctx->store, &v, &n) == -1)
+        return api_store_error(ctx, r);
     rc = api_lockouts_body(&r->body, v, n);
     free(v);
     if (rc == -1) {
@@ -132,11 +130,14 @@ api_lockouts_delete(struct api_ctx *ctx, const struct api_request *req,
 {
     struct session_info who;
     char                key[THROTTLE_KEY_MAX * 3 + 1];
+    int                 rc = 0;
 
     if (api_lockouts_admin(ctx, req, r, "lift lockouts", &who) == -1)
         return API_DONE;
-    if (api_lockout_key(req, key, sizeof(key)) == -1 ||
-        ctx->throttle == NULL || throttle_unlock(ctx->throttle, key) == 0) {
+    if (api_lockout_key(req, key, sizeof(key)) == 0 &&
+        (rc = store_unlock(ctx->store, key)) == -1)
+        return api_store_error(ctx, r);
+    if (rc == 0) {
         api_error(r, 404, "nothing is locked out for that account or "
             "address");
         return API_DONE;

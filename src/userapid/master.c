@@ -47,11 +47,10 @@
 #include "auth.h"
 #include "firstadmin.h"
 #include "log.h"
-#include "session.h"
-#include "userdb.h"
 #include "master.h"
 #include "proctitle.h"
 #include "status.h"
+#include "store.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -166,39 +165,48 @@ master_check_state_dir(const char *dir)
 }
 
 /*
- * Opens the database and the session table once before any worker runs:
- * a malformed users.db stops start-up with FILE:LINE, a torn last line is
- * repaired, a changed max_sessions is applied, and an empty database gets
- * its first administrator.
+ * Opens the store once before any worker runs.  Files: a malformed
+ * users.db stops start-up with FILE:LINE, a torn last line is repaired,
+ * a changed max_sessions is applied, the throttle file is made.
+ * PostgreSQL: a missing or older schema stops start-up (EXIT_CONFIG,
+ * saying what to run); a database
+ * that cannot be reached does not, as the workers connect by themselves
+ * when it comes back.  Either way an empty store gets its first
+ * administrator.  0, or an exit status after logging why.
  */
 static int
 master_prepare_state(const struct config *c)
 {
-    struct userdb        *db;
-    struct session_table *st;
-    struct session_cfg    scfg;
-    char                  err[USERDB_ERR_LEN];
-    int                   rc = 0;
+    struct store *st;
+    char          err[STORE_ERR_LEN];
+    int           rc;
 
     umask(077);
-    db = userdb_open(c->state_dir, USERDB_CREATE | USERDB_REPAIR, err, sizeof(err));
-    if (db == NULL) {
-        log_msg(LOG_ERR, "%s", err);
-        return -1;
+    /* The throttle file too: the workers open the files as they are. */
+    st = store_open(c, STORE_DAEMON, err, sizeof(err));
+    if (st == NULL && c->storage == CONFIG_STORAGE_POSTGRESQL &&
+        errno != EPROTO) {
+        log_msg(LOG_WARNING, "database: %s; starting without it", err);
+        return 0;
     }
-    if (userdb_count(db) == 0)
-        rc = firstadmin_create(c->state_dir, c->min_password_length,
-            (unsigned long)c->password_cost, db);
-    userdb_close(db);
-    if (rc == -1)
-        return -1;
-    config_session(c, &scfg);
-    if ((st = session_open(c->state_dir, &scfg, 0, err, sizeof(err))) == NULL) {
+    if (st == NULL) {
         log_msg(LOG_ERR, "%s", err);
-        return -1;
+        return errno == EPROTO ? EXIT_CONFIG : EXIT_RUNTIME;
     }
-    session_close(st);
-    return 0;
+    rc = firstadmin_create(c->state_dir, c->min_password_length,
+        (unsigned long)c->password_cost, st);
+    store_close(st);
+    return rc == -1 ? EXIT_RUNTIME : 0;
+}
+
+/* Whether the store must be prepared again for configuration b. */
+static int
+master_store_moved(const struct config *a, const struct config *b)
+{
+    return strcmp(a->state_dir, b->state_dir) != 0 ||
+        a->max_sessions != b->max_sessions || a->storage != b->storage ||
+        strcmp(a->database_url, b->database_url) != 0 ||
+        strcmp(a->database_password_file, b->database_password_file) != 0;
 }
 
 /*
@@ -415,6 +423,7 @@ int
 master_run(const struct master_opts *o, const struct config *c)
 {
     struct master m;
+    int           rc;
 
     memset(&m, 0, sizeof(m));
     m.opts = o;
@@ -423,9 +432,10 @@ master_run(const struct master_opts *o, const struct config *c)
     m.exit_status = EXIT_RUNTIME;
     m.now = status_monotonic_ms();
 
-    if (master_check_state_dir(m.cfg.state_dir) == -1 ||
-        master_prepare_state(&m.cfg) == -1)
+    if (master_check_state_dir(m.cfg.state_dir) == -1)
         return EXIT_RUNTIME;
+    if ((rc = master_prepare_state(&m.cfg)) != 0)
+        return rc;
     if (master_sockets_open(&m) == -1)
         return EXIT_RUNTIME;
     if (master_setup(&m) == 0 && master_start(&m) == 0)
@@ -911,11 +921,12 @@ master_reload(struct master *m)
         goto reject;
     /* A new state directory is checked and prepared as at start-up, and
      * the session table is re-opened when its limits changed. */
-    if ((strcmp(next.state_dir, m->cfg.state_dir) != 0 ||
-        next.max_sessions != m->cfg.max_sessions) &&
+    if (master_store_moved(&m->cfg, &next) &&
         (master_check_state_dir(next.state_dir) == -1 ||
-        master_prepare_state(&next) == -1)) {
-        snprintf(err, sizeof(err), "state_dir %.400s is not usable", next.state_dir);
+        master_prepare_state(&next) != 0)) {
+        snprintf(err, sizeof(err), "the state in %.400s is not usable",
+            next.storage == CONFIG_STORAGE_POSTGRESQL ? "the database" :
+            next.state_dir);
         goto reject;
     }
     if (m->activated) {

@@ -33,6 +33,8 @@ struct status {
     int       workers_configured;
     long      connections;      /* across all workers, for max_connections */
     uint64_t  db_changes;       /* users.db changes made by the workers */
+    uint64_t  users;            /* user count, when the store is a
+                                   database: kept by the workers' refresh */
     struct status_slot slots[STATUS_MAX_SLOTS] __attribute__((aligned(64)));
 };
 

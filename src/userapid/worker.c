@@ -46,8 +46,6 @@
 #include "netaddr.h"
 #include "proxyproto.h"
 #include "proctitle.h"
-#include "session.h"
-#include "userdb.h"
 #include "hashpool.h"
 #include "auth.h"
 #include "worker.h"
@@ -323,8 +321,7 @@ worker_cleanup(struct worker *w)
         w->io_pool = io->next;
         free(io);
     }
-    session_close(w->api.sessions);
-    userdb_close(w->api.db);
+    store_close(w->api.store);
     api_response_free(&w->res);
 }
 
@@ -463,26 +460,18 @@ worker_close_idle(struct worker *w)
     }
 }
 
-/* What the handlers work on: the database, the session table, the dummy
- * hash of unknown logins and the hashing threads. */
+/* What the handlers work on: the store (users, sessions, login counts),
+ * the dummy hash of unknown logins and the hashing threads. */
 static int
 worker_open_state(struct worker *w)
 {
     const struct worker_args *a = w->args;
     struct epoll_event        ev;
-    struct session_cfg        scfg;
-    char                      err[USERDB_ERR_LEN];
+    char                      err[STORE_ERR_LEN];
 
     w->api.cfg = w->cfg;
     w->api.status = a->status;
-    w->api.throttle = a->throttle;
-    if ((w->api.db = userdb_open(w->cfg->state_dir, 0, err, sizeof(err))) == NULL) {
-        log_msg(LOG_ERR, "worker: %s", err);
-        return -1;
-    }
-    config_session(w->cfg, &scfg);
-    w->api.sessions = session_open(w->cfg->state_dir, &scfg, 0, err, sizeof(err));
-    if (w->api.sessions == NULL) {
+    if ((w->api.store = store_open(w->cfg, 0, err, sizeof(err))) == NULL) {
         log_msg(LOG_ERR, "worker: %s", err);
         return -1;
     }

@@ -773,6 +773,33 @@ START_TEST(test_sighup_to_a_new_state_dir_prepares_it)
     ck_assert_int_eq(stat(file, &st), 0);
     snprintf(file, sizeof(file), "%s/initial-admin-password", d.state_dir);
     ck_assert_int_eq(stat(file, &st), 0);
+    /* The new generation works on the new directory, login throttle
+     * included: the first admin logs in, a wrong password is a 401. */
+    {
+        char  pw[128], req[512], *resp;
+        FILE *fp = fopen(file, "r");
+
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_ptr_nonnull(fgets(pw, sizeof(pw), fp));
+        fclose(fp);
+        pw[strcspn(pw, "\n")] = '\0';
+        snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+            "Connection: close\r\n\r\n{\"email\":\"admin@localhost\","
+            "\"password\":\"%s\"}", strlen(pw) + 41, pw);
+        resp = http_exchange(d.port, req, 5000);
+        ck_assert_int_eq(http_status(resp), 200);
+        free(resp);
+        resp = http_exchange(d.port, "POST / HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\nContent-Length: 41\r\n"
+            "Connection: close\r\n\r\n{\"email\":\"admin@localhost\","
+            "\"password\":\"\"}", 5000);
+        ck_assert_int_eq(http_status(resp), 401);
+        free(resp);
+    }
+    snprintf(file, sizeof(file), "%s/throttle", d.state_dir);
+    ck_assert_int_eq(stat(file, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0600);
     daemon_cleanup(&d);
 }
 END_TEST
