@@ -67,7 +67,7 @@ sync_connect_errno(PGconn *conn)
 {
     const char *m = PQerrorMessage(conn);
 
-    if (PQconnectionUsedPassword(conn) || PQconnectionNeedsPassword(conn) ||
+    if (PQconnectionNeedsPassword(conn) ||
         strstr(m, "authentication failed") != NULL ||
         strstr(m, "no password supplied") != NULL)
         return EACCES;
@@ -88,11 +88,14 @@ static int
 sync_connect(struct pgx_sync *s, char *err, size_t errlen)
 {
     const char *keys[7], *vals[7];
-    char        tmo[32], opts[64];
+    char        tmo[32], opts[128];
     int         n = 0, e;
 
     snprintf(tmo, sizeof(tmo), "%ld", s->timeout);
-    snprintf(opts, sizeof(opts), "-c statement_timeout=%ld",
+    /* schema.sql's functions count on each statement seeing what was
+     * committed before it (the last admin): read committed. */
+    snprintf(opts, sizeof(opts), "-c statement_timeout=%ld "
+        "-c default_transaction_isolation=read\\ committed",
         s->timeout * 1000);
     keys[n] = "dbname";             vals[n++] = s->conninfo;
     keys[n] = "connect_timeout";    vals[n++] = tmo;

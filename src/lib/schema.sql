@@ -18,7 +18,8 @@
 --     (session.h) is computed by the client from the token.
 --   - Changes that may take the last admin away take one advisory lock
 --     first, so two hosts demoting the last two admins are serialized and
---     the second sees the first's change.
+--     the second sees the first's change (at read committed, which every
+--     executor sets: each statement sees what committed before it).
 --   - Every change or deletion of a user sends NOTIFY userapid 'u:EMAIL',
 --     every ended session 's:TOKENHASH' (triggers), for workers' caches.
 

@@ -1150,7 +1150,7 @@ START_TEST(test_pg_init_twice_and_from_two_hosts_at_once_is_fine)
 }
 END_TEST
 
-START_TEST(test_pg_statement_over_the_timeout_is_etimedout)
+START_TEST(test_pg_sync_session_settings_and_statement_timeout_is_etimedout)
 {
     char        err[256] = "";
     struct pgx *x;
@@ -1160,6 +1160,13 @@ START_TEST(test_pg_statement_over_the_timeout_is_etimedout)
     new_database();
     x = pgx_sync_open(cfg.database_url, NULL, 1, err, sizeof(err));
     ck_assert_msg(x != NULL, "%s", err);
+    ck_assert_ptr_nonnull(r = x->exec(x, "SELECT current_setting("
+        "'statement_timeout'), current_setting('application_name'), "
+        "current_setting('default_transaction_isolation')", 0, NULL));
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "1s");
+    ck_assert_str_eq(PQgetvalue(r, 0, 1), "userapid");
+    ck_assert_str_eq(PQgetvalue(r, 0, 2), "read committed");
+    PQclear(r);
     errno = 0;
     r = x->exec(x, "SELECT pg_sleep(3)", 0, NULL);
     ck_assert_ptr_null(r);
@@ -1272,7 +1279,7 @@ store_suite(void)
     tcase_add_test(tc,
         test_pg_missing_or_old_schema_is_eproto_saying_what_to_run);
     tcase_add_test(tc, test_pg_init_twice_and_from_two_hosts_at_once_is_fine);
-    tcase_add_test(tc, test_pg_statement_over_the_timeout_is_etimedout);
+    tcase_add_test(tc, test_pg_sync_session_settings_and_statement_timeout_is_etimedout);
     tcase_add_test(tc, test_pg_changes_and_revocations_are_notified);
     suite_add_tcase(s, tc);
     return s;
