@@ -35,7 +35,7 @@ endif
 
 # Recursive (=) on purpose: pkg-config runs when a recipe needs the flags,
 # which is after the deps check below has had a chance to say what is missing.
-LIB_PKGS     = libsystemd libcrypt libcrypto
+LIB_PKGS     = libsystemd libcrypt libcrypto libpq
 pc_cflags    = $(shell $(PKG_CONFIG) --cflags $(1))
 pc_libs      = $(shell $(PKG_CONFIG) --libs $(1))
 
@@ -51,7 +51,9 @@ ALL_LDFLAGS  = $(LDFLAGS) $(SAN) -pthread
 # The library is a static archive, so a program links only the members it
 # calls, and only the system libraries those members need.
 
-LIB_OBJS     := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/lib/*.c))
+# schema.sql is compiled in as a C string (store_pg_init runs it).
+LIB_OBJS     := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/lib/*.c)) \
+                $(BUILD)/gen/schema_sql.o
 LIB          := $(BUILD)/libuserapid.a
 
 DAEMON       := $(BUILD)/userapid
@@ -113,7 +115,21 @@ $(BUILD)/src/%.o: src/%.c $(FLAGS_FILE) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(INCLUDES) -c -o $@ $<
 
+# src/lib/schema.sql as store_pg_schema_sql[]: each line a C string.
+%/gen/schema_sql.c: src/lib/schema.sql
+	@mkdir -p $(@D)
+	{ echo '/* Generated from src/lib/schema.sql: do not edit. */'; \
+	  echo 'extern const char store_pg_schema_sql[];'; \
+	  echo 'const char store_pg_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	  echo '    ;'; } > $@
+
+$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c $(FLAGS_FILE)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Made afresh, so that a member whose source is gone does not stay.
 $(LIB): $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(DAEMON): $(DAEMON_OBJS) $(LIB)
@@ -313,7 +329,8 @@ FUZZ_DIR     := build/fuzz
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_DIR)/src/%.o,$(wildcard src/lib/*.c) \
-                $(filter-out src/userapid/main.c,$(wildcard src/userapid/*.c)))
+                $(filter-out src/userapid/main.c,$(wildcard src/userapid/*.c))) \
+                $(FUZZ_DIR)/gen/schema_sql.o
 FUZZ_SAN     := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # ALL_CFLAGS's defines and libraries; warnings shown but not fatal, since
 # clang is not the compiler the daemon is checked with.
@@ -331,6 +348,9 @@ fuzz-deps:
 $(FUZZ_DIR)/src/%.o: src/%.c | deps fuzz-deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/gen/schema_sql.o: $(FUZZ_DIR)/gen/schema_sql.c | deps fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_DIR)/libuserapid.a: $(FUZZ_OBJS)
 	$(AR) rcs $@ $^

@@ -17,6 +17,10 @@
  * call in shared state across an exec, as other calls on the same store
  * may run meanwhile.  Parameters are text; results are text.
  *
+ * An executor's sessions run statements at read committed (the default,
+ * set again at connection): schema.sql's functions rely on each statement
+ * seeing what committed before it, e.g. to keep the last admin.
+ *
  * Notifications (LISTEN) come back through on_notify, which the store
  * sets, whenever the executor reads them.
  */
