@@ -14,6 +14,10 @@
  *     kept as hex SHA-256(token), its id (session_token_id) computed here.
  *   - Limits (session_cfg, throttle_limits) are the configuration's as of
  *     store_open or the last store_configure, as in store_file.c.
+ *   - With STORE_PG_CACHE (the workers), sessions and users read are kept
+ *     in a pgcache for at most session_cache_ttl; whatever this store
+ *     changes or ends is forgotten there before the call returns, and the
+ *     database's notifications make the other hosts forget it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pgcache.h"
 #include "store_impl.h"
 #include "store_pg.h"
 
@@ -34,6 +39,7 @@
 struct store_pg {
     struct store            st;     /* first: store.c's view */
     struct pgx             *x;
+    struct pgcache         *cache;  /* NULL: every read asks */
     struct session_cfg      scfg;
     struct throttle_limits  limits;
     long                    reg_max;
@@ -242,8 +248,10 @@ store_pg_attach(const struct config *cfg, struct pgx *x, int flags,
     struct store_pg *p;
     int              e;
 
-    (void)flags;
-    if ((p = calloc(1, sizeof(*p))) == NULL) {
+    if ((p = calloc(1, sizeof(*p))) == NULL ||
+        ((flags & STORE_PG_CACHE) && cfg->session_cache_ttl > 0 &&
+        (p->cache = pgcache_new(cfg->session_cache_ttl * 1000)) == NULL)) {
+        free(p);
         x->close(x);
         snprintf(err, errlen, "out of memory");
         errno = ENOMEM;
@@ -252,8 +260,12 @@ store_pg_attach(const struct config *cfg, struct pgx *x, int flags,
     p->st.ops = &pg_ops;
     p->st.kind = CONFIG_STORAGE_POSTGRESQL;
     p->x = x;
+    if (p->cache != NULL) {
+        x->on_notify = pgcache_notify;
+        x->notify_arg = p->cache;
+    }
     pg_ops.configure(&p->st, cfg);
-    if (pg_check_schema(p, err, errlen) == -1) {
+    if (!(flags & STORE_PG_LAZY) && pg_check_schema(p, err, errlen) == -1) {
         e = errno;
         pg_ops.close(&p->st);
         errno = e;
@@ -291,6 +303,7 @@ pg_close(struct store *st)
 
     if (p->x != NULL)
         p->x->close(p->x);
+    pgcache_free(p->cache);
     free(p);
 }
 
@@ -323,10 +336,13 @@ pg_row_user(const PGresult *r, int i, struct userdb_user *u)
 static int
 pg_user_find(struct store *st, const char *email, struct userdb_user *out)
 {
-    struct store_pg *p = pg_of(st);
-    const char      *v[1] = { email };
-    PGresult        *r;
+    struct store_pg   *p = pg_of(st);
+    const char        *v[1] = { email };
+    struct userdb_user u;
+    PGresult          *r;
 
+    if (p->cache != NULL && pgcache_user_get(p->cache, email, out))
+        return 0;
     if ((r = pg_exec(p, "find", "SELECT email, role, created_at, hash "
         "FROM userapid.users WHERE email = $1", 1, v)) == NULL)
         return -1;
@@ -336,9 +352,13 @@ pg_user_find(struct store *st, const char *email, struct userdb_user *out)
     }
     if (PQnfields(r) != 4)
         return pg_bad(p, r, "find");
-    if (out != NULL)
-        pg_row_user(r, 0, out);
+    pg_row_user(r, 0, &u);
     PQclear(r);
+    if (p->cache != NULL)
+        pgcache_user_put(p->cache, &u);
+    if (out != NULL)
+        *out = u;
+    explicit_bzero(u.hash, sizeof(u.hash));
     return 0;
 }
 
@@ -562,6 +582,8 @@ pg_user_change(struct store *st, const struct store_change *c,
     v[5] = c->flags & STORE_KEEP_ADMIN ? "t" : "f";
     if (out != NULL)
         memset(out, 0, sizeof(*out));
+    if (p->cache != NULL)
+        pgcache_forget_user(p->cache, c->email);
     if ((r = pg_exec(p, "change", "SELECT rc, role, created_at, hash, ended "
         "FROM userapid.user_change($1, $2, $3, $4, $5, $6)", 6, v)) == NULL)
         return -1;
@@ -586,6 +608,8 @@ pg_user_delete(struct store *st, const char *email, int flags)
     const char      *v[2] = { email, flags & STORE_KEEP_ADMIN ? "t" : "f" };
     long long        rc;
 
+    if (p->cache != NULL)
+        pgcache_forget_user(p->cache, email);
     if (pg_number(p, "delete", "SELECT userapid.user_delete($1, $2)", 2, v,
         &rc) == -1)
         return -1;
@@ -668,13 +692,16 @@ pg_session_lookup(struct store *st, const char *token, size_t len,
     struct session_info *out)
 {
     struct store_pg *p = pg_of(st);
-    char             key[PG_HASH_HEX + 1], ttl[PG_NUM], age[PG_NUM];
-    const char      *v[3] = { key, ttl, age };
-    PGresult        *r;
+    char                key[PG_HASH_HEX + 1], ttl[PG_NUM], age[PG_NUM];
+    const char         *v[3] = { key, ttl, age };
+    struct session_info s;
+    PGresult           *r;
 
     if (!crypto_token_valid_syntax(token, len))
         return STORE_NOT_FOUND;
     pg_token_hash(token, len, key);
+    if (p->cache != NULL && pgcache_session_get(p->cache, key, out))
+        return 0;
     snprintf(ttl, sizeof(ttl), "%ld", p->scfg.ttl);
     snprintf(age, sizeof(age), "%ld", p->scfg.max_age);
     if ((r = pg_exec(p, "lookup", "SELECT email, id, addr, role, created_at, "
@@ -687,11 +714,13 @@ pg_session_lookup(struct store *st, const char *token, size_t len,
     }
     if (PQnfields(r) != 7)
         return pg_bad(p, r, "lookup");
-    if (out != NULL) {
-        pg_row_session(r, 0, out);
-        out->id[0] = '\0';
-    }
+    pg_row_session(r, 0, &s);
+    s.id[0] = '\0';
     PQclear(r);
+    if (p->cache != NULL)
+        pgcache_session_put(p->cache, key, &s);
+    if (out != NULL)
+        *out = s;
     return 0;
 }
 
@@ -706,6 +735,8 @@ pg_session_revoke(struct store *st, const char *token, size_t len)
     if (!crypto_token_valid_syntax(token, len))
         return STORE_NOT_FOUND;
     pg_token_hash(token, len, key);
+    if (p->cache != NULL)
+        pgcache_forget_session(p->cache, key);
     n = pg_rows(p, "revoke", "DELETE FROM userapid.sessions WHERE "
         "token_hash = $1 AND expires_at > userapid.now() RETURNING 1", 1, v);
     return n == -1 ? -1 : n == 0 ? STORE_NOT_FOUND : 0;
@@ -727,6 +758,8 @@ pg_session_revoke_id(struct store *st, const char *email, const char *id)
             return STORE_NOT_FOUND;
         low[i] = (char)tolower((unsigned char)id[i]);
     }
+    if (p->cache != NULL)
+        pgcache_forget_user(p->cache, email);
     n = pg_rows(p, "revoke", "DELETE FROM userapid.sessions WHERE "
         "email = $1 AND id = $2 AND expires_at > userapid.now() RETURNING 1",
         2, v);
@@ -741,6 +774,9 @@ pg_session_revoke_user(struct store *st, const char *email,
     char             keep[PG_HASH_HEX + 1];
     const char      *v[2] = { email, pg_keep_hash(except_token, keep) };
     long long        n;
+
+    if (p->cache != NULL)
+        pgcache_forget_user(p->cache, email);
 
     if (pg_number(p, "revoke", "WITH d AS (DELETE FROM userapid.sessions "
         "WHERE email = $1 AND token_hash IS DISTINCT FROM $2 RETURNING "

@@ -340,7 +340,9 @@ api_status_head(struct api_ctx *ctx, const struct api_request *req,
     (void)req;
     r->status = 200;
     /* Plain appends, no printf: HEAD / is the health check, called often. */
-    if (buf_append_str(&r->headers, "X-Userapid-Status: ok\r\nX-Userapid-Workers: ") == -1 ||
+    if (buf_append_str(&r->headers, ctx->degraded != NULL ?
+        "X-Userapid-Status: degraded\r\nX-Userapid-Workers: " :
+        "X-Userapid-Status: ok\r\nX-Userapid-Workers: ") == -1 ||
         buf_append_u64(&r->headers, (uint64_t)__atomic_load_n(
             &ctx->status->workers_alive, __ATOMIC_RELAXED)) == -1 ||
         buf_append(&r->headers, "/", 1) == -1 ||
@@ -375,7 +377,11 @@ api_status_get(struct api_ctx *ctx, const struct api_request *req,
         __atomic_load_n(&ctx->status->workers_alive, __ATOMIC_RELAXED)));
     json_object_object_add(workers, "configured", json_object_new_int(
         __atomic_load_n(&ctx->status->workers_configured, __ATOMIC_RELAXED)));
-    json_object_object_add(obj, "status", json_object_new_string("ok"));
+    json_object_object_add(obj, "status", json_object_new_string(
+        ctx->degraded != NULL ? "degraded" : "ok"));
+    if (ctx->degraded != NULL)
+        json_object_object_add(obj, "reason", json_object_new_string(
+            ctx->degraded));
     json_object_object_add(obj, "version", json_object_new_string(USERAPID_VERSION));
     json_object_object_add(obj, "uptime", json_object_new_int64(
         status_uptime(ctx->status)));

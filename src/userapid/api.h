@@ -31,6 +31,8 @@ struct api_ctx {
     struct status        *status;
     struct store         *store;        /* users, sessions, login counts */
     const char           *dummy_hash;   /* for logins of unknown emails */
+    const char           *degraded;     /* NULL, or why the store cannot
+                                           be reached now (HEAD, /status) */
 };
 
 struct api_request {

@@ -37,6 +37,7 @@ struct coro {
     void        *arg;
     void        *map;           /* guard page, then the stack */
     size_t       maplen;
+    int          started;
     int          done;
 #ifdef CORO_ASAN
     const void  *caller_bottom;
@@ -69,17 +70,24 @@ coro_stack_map(struct coro *c)
     return 0;
 }
 
-/* Sets c up to start in coro_main on its own stack.  getcontext returns
- * only once here (nothing ever switches back to this context as saved),
- * but the compiler cannot know that: c goes through a volatile copy.
- * -1 with errno. */
+/* Sets c up to start in coro_main on its stack (mapped when it has none
+ * yet).  getcontext returns only once here (nothing ever switches back to
+ * this context as saved), but the compiler cannot know that: c goes
+ * through a volatile copy.  -1 with errno. */
 static int
 coro_context(struct coro *c0)
 {
     struct coro *volatile c = c0;
+    void                 *sp = c->ctx.uc_stack.ss_sp;
 
-    if (getcontext(&c->ctx) == -1 || coro_stack_map(c) == -1)
+    if (getcontext(&c->ctx) == -1)
         return -1;
+    if (c->map == NULL && coro_stack_map(c) == -1)
+        return -1;
+    if (sp != NULL) {
+        c->ctx.uc_stack.ss_sp = sp;
+        c->ctx.uc_stack.ss_size = CORO_STACK_SIZE;
+    }
     c->ctx.uc_link = &c->caller;
     /* makecontext passes ints: the pointer goes in two halves. */
     makecontext(&c->ctx, (void (*)(void))coro_main, 2,
@@ -101,6 +109,25 @@ coro_new(void (*fn)(void *), void *arg)
         return NULL;
     }
     return c;
+}
+
+int
+coro_restart(struct coro *c, void (*fn)(void *), void *arg)
+{
+    if (c->started && !c->done) {
+        errno = EBUSY;
+        return -1;
+    }
+    c->fn = fn;
+    c->arg = arg;
+    c->started = c->done = 0;
+    return coro_context(c);
+}
+
+void *
+coro_arg(const struct coro *c)
+{
+    return c->arg;
 }
 
 static void
@@ -130,6 +157,7 @@ coro_resume(struct coro *c)
 
     if (c->done)
         return 1;
+    c->started = 1;
     coro_running = c;
 #ifdef CORO_ASAN
     __sanitizer_start_switch_fiber(&fake, c->ctx.uc_stack.ss_sp,

@@ -22,6 +22,14 @@ struct coro;
 /* A coroutine that will run fn(arg), not started yet.  NULL with errno. */
 struct coro *coro_new(void (*fn)(void *), void *arg);
 
+/* Makes c, which has returned or never run, run fn(arg) next, on the
+ * same stack (no new mapping: a pool of coroutines costs no system call
+ * per request).  -1 with errno EBUSY while c is suspended. */
+int          coro_restart(struct coro *c, void (*fn)(void *), void *arg);
+
+/* The arg c runs with. */
+void        *coro_arg(const struct coro *c);
+
 /* Runs c until it yields or returns.  1 when fn has returned (then only
  * coro_free may follow), 0 when it yielded. */
 int          coro_resume(struct coro *c);

@@ -19,6 +19,15 @@
  * Memory for reading (the input buffer and the parsed request, about 40 KiB)
  * is taken when a request starts and given back when the connection goes
  * idle, so idle keep-alive connections cost only struct conn.
+ *
+ * With a store that waits on a database (storage = postgresql), each
+ * request runs on a coroutine of a pool (struct conn_task) and its
+ * connection waits in CONN_WAIT while a statement is out, as it does for
+ * a hashing thread; the database connection (pgloop.c) is one more
+ * descriptor of the epoll set.  A request never waits on the database
+ * before its handler asks: HEAD / and /status answer from the status
+ * page.  A background task refreshes the user count once a second and
+ * sweeps expired sessions.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +57,9 @@
 #include "proctitle.h"
 #include "hashpool.h"
 #include "auth.h"
+#include "coro.h"
+#include "pgloop.h"
+#include "store_pg.h"
 #include "worker.h"
 
 #define CONN_IN_CAP        (HTTP_MAX_HEAD + 16384)
@@ -60,13 +72,17 @@
 #define ORPHAN_DRAIN_MS    900
 #define HASH_THREADS_MAX   16
 #define HASH_QUEUE_MAX     1024           /* waiting jobs: more get 503 */
+#define TASK_POOL_MAX      64             /* idle coroutines kept */
+#define REFRESH_MS         1000           /* user count from the database */
+#define SWEEP_EVERY        10             /* refreshes between sweeps */
+#define SWEEP_BATCH        500
 
 enum conn_state {
     CONN_PROXY,         /* reading a PROXY protocol header (proxy listeners) */
     CONN_HANDSHAKE,     /* the TLS handshake (tls listeners) */
     CONN_HEAD,          /* waiting for, or reading, a request head */
     CONN_BODY,          /* reading the body of the parsed head */
-    CONN_WAIT,          /* a hashing thread works on the request */
+    CONN_WAIT,          /* a hashing thread or the database works on it */
     CONN_LINGER,        /* answered and shut down for writing; discarding input */
 };
 
@@ -112,7 +128,8 @@ struct conn {
     struct netaddr      peer;           /* the socket's peer, or a PROXY
                                            header's source */
     struct client       client;         /* of the request being answered */
-    struct api_job     *job;            /* while CONN_WAIT */
+    struct api_job     *job;            /* while a hashing thread has it */
+    struct conn_task   *task;           /* while on a coroutine */
     uint64_t            requests;
     uint64_t            req_start_us;
     enum timer_list     timer;
@@ -120,6 +137,18 @@ struct conn {
     struct conn        *tprev, *tnext;
     struct conn        *prev, *next;    /* every connection of the worker */
     char                remote[INET6_ADDRSTRLEN];   /* peer, as text */
+};
+
+/* A request, or the background refresh, on a coroutine of the pool. */
+struct conn_task {
+    struct worker      *w;
+    struct coro        *co;
+    struct conn        *c;              /* NULL: the background refresh */
+    struct api_request  ar;
+    struct api_job     *job;            /* to resume; NULL: handle ar */
+    struct api_response res;
+    int                 rc;
+    struct conn_task   *next;           /* in the pool */
 };
 
 struct timer_queue {
@@ -144,6 +173,13 @@ struct worker {
     struct api_ctx            api;
     struct hashpool          *pool;
     int                       pool_tag;
+    struct pgloop            *pg;       /* NULL: the store never waits */
+    int                       pg_tag;
+    struct conn_task         *tasks;    /* idle coroutines */
+    int                       ntasks;
+    int                       refreshing;
+    uint64_t                  refresh_at;
+    unsigned                  refreshes;
     struct api_response       res;
     uint32_t                  id_prefix;
     uint64_t                  id_counter;
@@ -191,6 +227,21 @@ static int      conn_read(struct worker *w, struct conn *c);
 static int      conn_read_tls(struct conn *c, struct conn_io *io);
 static int      conn_flush(struct worker *w, struct conn *c);
 static void     conn_handle(struct worker *w, struct conn *c);
+static int      conn_hash(struct worker *w, struct conn *c, struct api_job *job);
+static void     conn_handled(struct worker *w, struct conn *c, int rc,
+                    struct api_job *job, int resumed);
+static struct conn_task *conn_task_get(struct worker *w);
+static void     conn_task_put(struct worker *w, struct conn_task *t);
+static void     conn_task_main(void *arg);
+static void     conn_task_start(struct worker *w, struct conn *c,
+                    const struct api_request *ar, struct api_job *job);
+static int      conn_task_run(struct worker *w, struct conn_task *t, int resumed);
+static void     conn_task_wake(void *arg, struct coro *co);
+static void     conn_task_finish(struct worker *w, struct conn_task *t,
+                    int resumed);
+static void     worker_refresh(struct worker *w);
+static void     worker_pg_tick(struct worker *w);
+static int      worker_open_store(struct worker *w);
 static void     conn_error(struct worker *w, struct conn *c, int status,
                     const char *message);
 static void     conn_queue(struct worker *w, struct conn *c, int version,
@@ -270,6 +321,8 @@ worker_run(const struct worker_args *a)
                 worker_signal(&w);
             } else if (p == &w.pool_tag) {
                 worker_jobs_done(&w);
+            } else if (p == &w.pg_tag) {
+                pgloop_event(w.pg, ev[i].events, w.now_ms);
             } else if ((uintptr_t)p < (uintptr_t)a->nlisten + 1) {
                 /* Listen sockets are tagged 1..nlisten. */
                 if (!w.draining)
@@ -285,6 +338,8 @@ worker_run(const struct worker_args *a)
             }
         }
         worker_expire(&w);
+        if (w.pg != NULL)
+            worker_pg_tick(&w);
         worker_reap(&w);
         if (w.draining && (w.nconns == 0 || w.now_ms >= w.drain_deadline))
             break;
@@ -299,8 +354,15 @@ worker_run(const struct worker_args *a)
 static void
 worker_cleanup(struct worker *w)
 {
-    struct conn_io *io;
+    struct conn_io   *io;
+    struct conn_task *t;
 
+    /* Requests waiting on the database end first (their statements
+     * fail), so that no coroutine is left suspended. */
+    if (w->pg != NULL) {
+        pgloop_shutdown(w->pg);
+        pgloop_run_ready(w->pg);
+    }
     /* Joined first: no thread may still write into a job. */
     hashpool_free(w->pool);
     while (w->conns != NULL) {
@@ -321,7 +383,14 @@ worker_cleanup(struct worker *w)
         w->io_pool = io->next;
         free(io);
     }
+    /* The store closes its executor, the database connection, too. */
     store_close(w->api.store);
+    while ((t = w->tasks) != NULL) {
+        w->tasks = t->next;
+        coro_free(t->co);
+        api_response_free(&t->res);
+        free(t);
+    }
     api_response_free(&w->res);
 }
 
@@ -389,6 +458,9 @@ worker_timeout_ms(struct worker *w)
             next = w->timers[t].head->deadline;
     if (w->draining && w->drain_deadline < next)
         next = w->drain_deadline;
+    if (w->pg != NULL && (t = pgloop_timeout_ms(w->pg, w->now_ms)) != -1 &&
+        w->now_ms + (uint64_t)t < next)
+        next = w->now_ms + (uint64_t)t;
     return next <= w->now_ms ? 0 : (int)(next - w->now_ms);
 }
 
@@ -471,7 +543,10 @@ worker_open_state(struct worker *w)
 
     w->api.cfg = w->cfg;
     w->api.status = a->status;
-    if ((w->api.store = store_open(w->cfg, 0, err, sizeof(err))) == NULL) {
+    if (w->cfg->storage == CONFIG_STORAGE_POSTGRESQL) {
+        if (worker_open_store(w) == -1)
+            return -1;
+    } else if ((w->api.store = store_open(w->cfg, 0, err, sizeof(err))) == NULL) {
         log_msg(LOG_ERR, "worker: %s", err);
         return -1;
     }
@@ -491,6 +566,38 @@ worker_open_state(struct worker *w)
     ev.data.ptr = &w->pool_tag;
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, hashpool_fd(w->pool), &ev) == -1)
         return -1;
+    return 0;
+}
+
+/* The PostgreSQL store on this worker's own connection, made by the
+ * loop: the worker starts whether the database is there or not. */
+static int
+worker_open_store(struct worker *w)
+{
+    char password[STORE_PG_PASSWORD_MAX], err[STORE_ERR_LEN];
+
+    if (store_pg_password(w->cfg, password, sizeof(password), err,
+        sizeof(err)) == -1) {
+        log_msg(LOG_ERR, "worker: %s", err);
+        return -1;
+    }
+    w->pg = pgloop_new(w->cfg, password[0] != '\0' ? password : NULL,
+        w->epfd, &w->pg_tag, STORE_PG_CHECK_SQL, STORE_PG_CHECK_WANT,
+        conn_task_wake, w, err, sizeof(err));
+    explicit_bzero(password, sizeof(password));
+    if (w->pg == NULL) {
+        log_msg(LOG_ERR, "worker: %s", err);
+        return -1;
+    }
+    /* The store owns the loop from here, even when it fails. */
+    w->api.store = store_pg_attach(w->cfg, pgloop_pgx(w->pg),
+        STORE_PG_LAZY | STORE_PG_CACHE, err, sizeof(err));
+    if (w->api.store == NULL) {
+        log_msg(LOG_ERR, "worker: %s", err);
+        w->pg = NULL;
+        return -1;
+    }
+    w->api.degraded = "not connected yet";
     return 0;
 }
 
@@ -760,6 +867,11 @@ conn_close(struct worker *w, struct conn *c)
         /* The hashing thread may still write into c->job: free both
          * later, and spare the hash if it has not started. */
         hashpool_cancel(&c->job->pool);
+        c->zombie = 1;
+        return;
+    }
+    if (c->task != NULL) {
+        /* Its coroutine waits on the database: freed when it is done. */
         c->zombie = 1;
         return;
     }
@@ -1197,53 +1309,261 @@ conn_after_io(struct worker *w, struct conn *c, int progress)
     conn_timer_update(w, c);
 }
 
-/* The request in c->io is complete: answer it, or hand it to a thread. */
+/* The request in c->io is complete: answer it, or hand it to a thread or
+ * a coroutine. */
 static void
 conn_handle(struct worker *w, struct conn *c)
 {
     struct api_request ar;
 
-    api_response_reset(&w->res);
     ar.http = &c->io->req;
     ar.body = c->body.data;
     ar.body_len = c->body.len;
     client_resolve(w->cfg, &c->peer, c->tls != NULL, &c->io->req, &c->client);
     ar.remote_addr = c->client.addr;
     ar.secure = c->client.secure;
-    if (api_handle(&w->api, &ar, &w->res) == API_PENDING) {
-        struct api_job *job;
+    if (w->pg != NULL) {
+        conn_task_start(w, c, &ar, NULL);
+        return;
+    }
+    api_response_reset(&w->res);
+    conn_handled(w, c, api_handle(&w->api, &ar, &w->res), NULL, 0);
+}
 
-        if (hashpool_pending(w->pool) >= HASH_QUEUE_MAX) {
-            /* A flood of logins must not queue minutes of hashing. */
-            explicit_bzero(&w->res.job, sizeof(w->res.job));
-            api_error(&w->res, 503, "too busy hashing passwords; try again");
-            buf_append_str(&w->res.headers, "Retry-After: 1\r\n");
-            conn_respond(w, c);
-            return;
-        }
-        job = malloc(sizeof(*job));
-        if (job == NULL) {
+/*
+ * Starts hashing for c: the job a handler left in w->res, or job (one
+ * resumed that asks for another hash).  0, or -1 with w->res answered
+ * (too many waiting, or no memory).
+ */
+static int
+conn_hash(struct worker *w, struct conn *c, struct api_job *job)
+{
+    if (job == NULL && hashpool_pending(w->pool) >= HASH_QUEUE_MAX) {
+        /* A flood of logins must not queue minutes of hashing. */
+        explicit_bzero(&w->res.job, sizeof(w->res.job));
+        api_error(&w->res, 503, "too busy hashing passwords; try again");
+        buf_append_str(&w->res.headers, "Retry-After: 1\r\n");
+        return -1;
+    }
+    if (job == NULL) {
+        if ((job = malloc(sizeof(*job))) == NULL) {
             explicit_bzero(&w->res.job, sizeof(w->res.job));
             api_error(&w->res, 500, "out of memory");
-            conn_respond(w, c);
-            return;
+            return -1;
         }
         memcpy(job, &w->res.job, sizeof(*job));
         explicit_bzero(&w->res.job, sizeof(w->res.job));
-        /* The body may hold a password: it is not needed any more. */
-        if (c->body.len > 0)
-            explicit_bzero(c->body.data, c->body.len);
         job->owner = c;
         job->pool.run = api_job_run;
-        c->job = job;
-        c->state = CONN_WAIT;
-        conn_timer_unlink(w, c);
-        hashpool_submit(w->pool, &job->pool);
-        return;
     }
+    /* The body may hold a password: it is not needed any more. */
     if (c->body.len > 0)
         explicit_bzero(c->body.data, c->body.len);
+    c->job = job;
+    c->state = CONN_WAIT;
+    conn_timer_unlink(w, c);
+    hashpool_submit(w->pool, &job->pool);
+    return 0;
+}
+
+/*
+ * What api_handle or api_resume (rc) left in w->res for c: hashing to
+ * start, or the answer to queue.  job is the job just resumed (freed
+ * here unless it hashes again), or NULL.  resumed: called from the loop
+ * rather than from conn_handle, so c is run on here.
+ */
+static void
+conn_handled(struct worker *w, struct conn *c, int rc, struct api_job *job,
+    int resumed)
+{
+    if (rc == API_PENDING && conn_hash(w, c, job) == 0)
+        return;
+    if (job != NULL) {
+        explicit_bzero(job, sizeof(*job));
+        free(job);
+    }
+    c->job = NULL;
+    if (c->body.len > 0)
+        explicit_bzero(c->body.data, c->body.len);
+    if (resumed)
+        c->state = CONN_HEAD;
     conn_respond(w, c);
+    if (resumed)
+        conn_run(w, c);
+}
+
+/* ---- coroutines (a store that waits on a database) ---------------------- */
+
+/* An idle task with its coroutine, or NULL. */
+static struct conn_task *
+conn_task_get(struct worker *w)
+{
+    struct conn_task *t;
+
+    if ((t = w->tasks) != NULL) {
+        w->tasks = t->next;
+        w->ntasks--;
+        return t;
+    }
+    if ((t = calloc(1, sizeof(*t))) == NULL)
+        return NULL;
+    t->w = w;
+    api_response_init(&t->res);
+    if ((t->co = coro_new(conn_task_main, t)) == NULL) {
+        api_response_free(&t->res);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void
+conn_task_put(struct worker *w, struct conn_task *t)
+{
+    explicit_bzero(&t->ar, sizeof(t->ar));
+    t->c = NULL;
+    t->job = NULL;
+    if (w->ntasks >= TASK_POOL_MAX) {
+        coro_free(t->co);
+        api_response_free(&t->res);
+        free(t);
+        return;
+    }
+    t->next = w->tasks;
+    w->tasks = t;
+    w->ntasks++;
+}
+
+/* What a task does on its coroutine. */
+static void
+conn_task_main(void *arg)
+{
+    struct conn_task *t = arg;
+    struct worker    *w = t->w;
+
+    if (t->c == NULL)
+        worker_refresh(w);
+    else if (t->job != NULL)
+        t->rc = api_resume(&w->api, t->job, &t->res);
+    else
+        t->rc = api_handle(&w->api, &t->ar, &t->res);
+}
+
+/*
+ * Runs c's request (ar), or the continuation of its job, on a coroutine.
+ * When it waits for the database, c waits in CONN_WAIT and the loop
+ * finishes it (conn_task_wake).
+ */
+static void
+conn_task_start(struct worker *w, struct conn *c, const struct api_request *ar,
+    struct api_job *job)
+{
+    struct conn_task *t = conn_task_get(w);
+
+    if (t == NULL || coro_restart(t->co, conn_task_main, t) == -1) {
+        if (t != NULL)
+            conn_task_put(w, t);
+        api_response_reset(&w->res);
+        api_error(&w->res, 500, "out of memory");
+        conn_handled(w, c, API_DONE, job, job != NULL);
+        return;
+    }
+    t->c = c;
+    t->job = job;
+    if (ar != NULL)
+        t->ar = *ar;
+    api_response_reset(&t->res);
+    c->task = t;
+    c->job = NULL;      /* no hashing thread has it now */
+    if (conn_task_run(w, t, job != NULL) == 0) {
+        c->state = CONN_WAIT;
+        conn_timer_unlink(w, c);
+    }
+}
+
+/* Runs t until it waits (0) or is finished (1). */
+static int
+conn_task_run(struct worker *w, struct conn_task *t, int resumed)
+{
+    if (coro_resume(t->co) == 0)
+        return 0;
+    conn_task_finish(w, t, resumed);
+    return 1;
+}
+
+/* pgloop's wake: the statement a task waited for is answered. */
+static void
+conn_task_wake(void *arg, struct coro *co)
+{
+    conn_task_run(arg, coro_arg(co), 1);
+}
+
+/* t's handler returned: its answer goes on as if made on the loop. */
+static void
+conn_task_finish(struct worker *w, struct conn_task *t, int resumed)
+{
+    struct api_response tmp = w->res;
+    struct conn        *c = t->c;
+    struct api_job     *job = t->job;
+    int                 rc = t->rc;
+
+    w->res = t->res;
+    t->res = tmp;
+    conn_task_put(w, t);
+    if (c == NULL) {
+        w->refreshing = 0;
+        return;
+    }
+    c->task = NULL;
+    if (c->zombie) {
+        if (job != NULL) {
+            explicit_bzero(job, sizeof(*job));
+            free(job);
+        }
+        explicit_bzero(&w->res.job, sizeof(w->res.job));
+        conn_free(w, c);
+        return;
+    }
+    conn_handled(w, c, rc, job, resumed);
+}
+
+/* The background task: the user count for HEAD / and /status, and now
+ * and then a sweep of expired sessions. */
+static void
+worker_refresh(struct worker *w)
+{
+    size_t n;
+
+    if (store_user_count(w->api.store, 0, &n) == 0)
+        __atomic_store_n(&w->args->status->users, (uint64_t)n,
+            __ATOMIC_RELAXED);
+    if (++w->refreshes % SWEEP_EVERY == 0 &&
+        store_sweep(w->api.store, SWEEP_BATCH) == -1 && errno != ENOTCONN)
+        log_msg(LOG_WARNING, "sweep: %s", store_errmsg(w->api.store));
+}
+
+/* The database's turn in the loop: its deadlines, the refresh, and the
+ * coroutines it woke. */
+static void
+worker_pg_tick(struct worker *w)
+{
+    const char       *why;
+    struct conn_task *t;
+
+    pgloop_tick(w->pg, w->now_ms);
+    w->api.degraded = pgloop_up(w->pg, &why) ? NULL : why;
+    if (w->api.degraded == NULL && !w->refreshing &&
+        w->now_ms >= w->refresh_at && !w->draining) {
+        w->refresh_at = w->now_ms + REFRESH_MS;
+        if ((t = conn_task_get(w)) != NULL &&
+            coro_restart(t->co, conn_task_main, t) == 0) {
+            w->refreshing = 1;
+            conn_task_run(w, t, 0);
+        } else if (t != NULL) {
+            conn_task_put(w, t);
+        }
+    }
+    pgloop_run_ready(w->pg);
 }
 
 /* Queues the answer in w->res for c's request and moves to the next. */
@@ -1287,17 +1607,12 @@ worker_jobs_done(struct worker *w)
             conn_free(w, c);
             continue;
         }
-        api_response_reset(&w->res);
-        if (api_resume(&w->api, job, &w->res) == API_PENDING) {
-            hashpool_submit(w->pool, &job->pool);
+        if (w->pg != NULL) {
+            conn_task_start(w, c, NULL, job);
             continue;
         }
-        explicit_bzero(job, sizeof(*job));
-        free(job);
-        c->job = NULL;
-        c->state = CONN_HEAD;
-        conn_respond(w, c);
-        conn_run(w, c);
+        api_response_reset(&w->res);
+        conn_handled(w, c, api_resume(&w->api, job, &w->res), job, 1);
     }
 }
 

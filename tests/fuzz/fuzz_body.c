@@ -36,6 +36,7 @@
 #include "http.h"
 #include "session.h"
 #include "status.h"
+#include "store.h"
 #include "userdb.h"
 
 #define FUZZ_ADMIN      "admin@fuzz.test"
@@ -92,47 +93,36 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* A state directory holding an administrator, a user and a session. */
+/* A state directory holding an administrator, a user and a session, in
+ * the file store (no login throttle: every input is verified). */
 static void
 fuzz_state_open(void)
 {
-    struct session_cfg  scfg;
-    struct userdb_user  u;
-    char                err[USERDB_ERR_LEN];
-    int                 i;
+    struct userdb_user u;
+    char               err[STORE_ERR_LEN];
+    int                i;
 
-    fuzz_ctx.db = userdb_open(fuzz_cfg.state_dir, USERDB_CREATE, err,
-        sizeof(err));
-    if (fuzz_ctx.db == NULL)
+    fuzz_ctx.store = store_open(&fuzz_cfg, STORE_CREATE | STORE_NO_THROTTLE,
+        err, sizeof(err));
+    if (fuzz_ctx.store == NULL)
         fprintf(stderr, "%s\n", err);
-    FUZZ_SETUP(fuzz_ctx.db != NULL);
+    FUZZ_SETUP(fuzz_ctx.store != NULL);
     for (i = 0; i < 2; i++) {
         memset(&u, 0, sizeof(u));
         snprintf(u.email, sizeof(u.email), "%s", i == 0 ? FUZZ_ADMIN : FUZZ_TARGET);
         u.role = i == 0 ? USERDB_ROLE_ADMIN : USERDB_ROLE_USER;
         u.created_at = INT64_C(1700000000);
         snprintf(u.hash, sizeof(u.hash), "%s", fuzz_hashes[i]);
-        FUZZ_SETUP(userdb_add(fuzz_ctx.db, &u) == 0);
+        FUZZ_SETUP(store_user_add(fuzz_ctx.store, &u) == 0);
     }
-    scfg.ttl = fuzz_cfg.session_ttl;
-    scfg.max_age = fuzz_cfg.session_max_age;
-    scfg.max_sessions = fuzz_cfg.max_sessions;
-    scfg.max_per_user = fuzz_cfg.max_sessions_per_user;
-    fuzz_ctx.sessions = session_open(fuzz_cfg.state_dir, &scfg, 0, err,
-        sizeof(err));
-    if (fuzz_ctx.sessions == NULL)
-        fprintf(stderr, "%s\n", err);
-    FUZZ_SETUP(fuzz_ctx.sessions != NULL);
     fuzz_login_admin();
 }
 
 static void
 fuzz_state_close(void)
 {
-    userdb_close(fuzz_ctx.db);
-    session_close(fuzz_ctx.sessions);
-    fuzz_ctx.db = NULL;
-    fuzz_ctx.sessions = NULL;
+    store_close(fuzz_ctx.store);
+    fuzz_ctx.store = NULL;
     fuzz_dir_remove();
     FUZZ_SETUP(mkdir(fuzz_cfg.state_dir, 0700) == 0);
 }
@@ -141,8 +131,11 @@ fuzz_state_close(void)
 static void
 fuzz_login_admin(void)
 {
-    FUZZ_SETUP(session_create(fuzz_ctx.sessions, FUZZ_ADMIN,
-        USERDB_ROLE_ADMIN, NULL, fuzz_token, NULL) == 0);
+    struct store_login out;
+
+    FUZZ_SETUP(store_session_login(fuzz_ctx.store, FUZZ_ADMIN, fuzz_hashes[0],
+        "127.0.0.1", &out) == 0);
+    memcpy(fuzz_token, out.token, sizeof(fuzz_token));
     fuzz_heads_parse();
 }
 
@@ -225,8 +218,8 @@ fuzz_check_response(const struct api_response *r)
             json_object_is_type(email, json_type_string));
         FUZZ_CHECK(userdb_email_valid(json_object_get_string(email),
             (size_t)json_object_get_string_len(email)));
-        FUZZ_CHECK(userdb_find(fuzz_ctx.db, json_object_get_string(email),
-            NULL) == 0);
+        FUZZ_CHECK(store_user_find(fuzz_ctx.store,
+            json_object_get_string(email), NULL) == 0);
     }
     if (r->status >= 400) {
         FUZZ_CHECK(json_object_object_get_ex(obj, "error", &err) &&
@@ -258,7 +251,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct api_request  ar;
     struct api_job     *job;
+    struct session_info who;
     char               *body;
+    size_t              users;
     int                 route, ct, rc;
 
     if (size == 0)
@@ -269,13 +264,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    if (userdb_count(fuzz_ctx.db) > FUZZ_MAX_USERS) {
+    if (store_user_count(fuzz_ctx.store, 0, &users) == 0 &&
+        users > FUZZ_MAX_USERS) {
         fuzz_state_close();
         fuzz_state_open();
     }
     /* Logins may have pushed the administrator's session out. */
-    if (route == 2 && session_lookup(fuzz_ctx.sessions, fuzz_token,
-        CRYPTO_TOKEN_LEN, NULL) != 0)
+    if (route == 2 && store_session_lookup(fuzz_ctx.store, fuzz_token,
+        CRYPTO_TOKEN_LEN, &who) != 0)
         fuzz_login_admin();
 
     /* Exactly size bytes, no terminating NUL: as the worker hands it over. */

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * harness.c - integration test helpers; see harness.h.
+ *
+ * With USERAPID_TEST_PG set (the conninfo of a server that
+ * tests/pg/with-pg started, USERAPID_TEST_PG_DIR its directory), every
+ * daemon stores in PostgreSQL: a database of its own, made by pgtest and
+ * given its schema by "userapictl db init", unless daemon_opts.share_db
+ * names another daemon's.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -102,6 +108,10 @@ daemon_write_conf_listen(struct daemon *d, int workers, const char *listen,
         fprintf(fp, "drain_timeout = 5\n");
     if (strstr(extra, "log_level") == NULL)
         fprintf(fp, "log_level = debug\n");
+    if (harness_pg() != NULL && d->dbname[0] != '\0' &&
+        strstr(extra, "storage") == NULL)
+        fprintf(fp, "storage = postgresql\ndatabase_url = %s dbname=%s\n",
+            harness_pg(), d->dbname);
     fprintf(fp, "%s\n", extra);
     /* Tests create many accounts from 127.0.0.1; the ones about this
      * limit set it themselves.  After extra, so its line numbers stay. */
@@ -109,6 +119,43 @@ daemon_write_conf_listen(struct daemon *d, int workers, const char *listen,
         fprintf(fp, "registration_max_per_ip = 1000000\n");
     ck_assert_int_eq(fclose(fp), 0);
     ck_assert_int_eq(rename(tmp, d->conf), 0);
+}
+
+const char *
+harness_pg(void)
+{
+    const char *pg = getenv("USERAPID_TEST_PG");
+
+    return pg != NULL && *pg != '\0' ? pg : NULL;
+}
+
+/* d's own database, named after its directory. */
+static void
+daemon_db_name(struct daemon *d)
+{
+    char *p;
+
+    snprintf(d->dbname, sizeof(d->dbname), "t_%s", strrchr(d->dir, '.') + 1);
+    for (p = d->dbname; *p != '\0'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
+/* Makes d's database and its schema, as the configuration names it. */
+static void
+daemon_make_db(struct daemon *d)
+{
+    const char *ctl = getenv("USERAPICTL_BIN");
+    char       *out;
+    int         st;
+
+    out = run_cmd(&st, "%s/tests/pg/pgtest createdb %s %s 2>&1 && "
+        "%s --config %s db init 2>&1", getenv("USERAPID_SRCDIR") ?
+        getenv("USERAPID_SRCDIR") : ".", getenv("USERAPID_TEST_PG_DIR"),
+        d->dbname, ctl != NULL ? ctl : "build/userapictl", d->conf);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "cannot make the test database %s: %s", d->dbname, out);
+    free(out);
 }
 
 void
@@ -126,7 +173,13 @@ daemon_prepare(struct daemon *d, const struct daemon_opts *o)
     snprintf(d->notify_path, sizeof(d->notify_path), "%s/notify", d->dir);
     ck_assert_int_eq(mkdir(d->state_dir, 0700), 0);
     d->port = harness_free_port();
+    if (harness_pg() != NULL && o->share_db != NULL)
+        snprintf(d->dbname, sizeof(d->dbname), "%s", o->share_db->dbname);
+    else if (harness_pg() != NULL)
+        daemon_db_name(d);
     daemon_write_conf(d, o->workers, o->conf_extra);
+    if (harness_pg() != NULL && o->share_db == NULL)
+        daemon_make_db(d);
 }
 
 static void

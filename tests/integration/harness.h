@@ -24,6 +24,7 @@ struct daemon {
     int   notify_fd;            /* -1 unless started with notify */
     char  notify_buf[16384];    /* everything received so far */
     size_t notify_len;
+    char  dbname[64];           /* its PostgreSQL database, or "" */
 };
 
 /* Options for daemon_start; zero means the default. */
@@ -35,7 +36,12 @@ struct daemon_opts {
     int          socket_activate; /* run under systemd-socket-activate */
     int          no_wait;       /* do not wait for the daemon to answer */
     int          journal;       /* JOURNAL_STREAM names the daemon's stderr */
+    const struct daemon *share_db; /* PostgreSQL: use this one's database */
 };
+
+/* The conninfo of the tests' PostgreSQL server (USERAPID_TEST_PG), or
+ * NULL when the daemons store in files. */
+const char *harness_pg(void);
 
 const char *harness_bin(void);
 int   harness_free_port(void);

@@ -89,6 +89,37 @@ START_TEST(test_a_coroutine_has_a_large_stack)
 }
 END_TEST
 
+/* A returned coroutine runs again on its own stack, any number of times;
+ * a suspended one cannot be restarted. */
+START_TEST(test_a_returned_coroutine_restarts)
+{
+    struct step_arg a = { 'x', 2, NULL, 0 }, b = { 'y', 1, NULL, 0 };
+    struct coro    *c;
+    int             round;
+
+    tlen = 0;
+    c = coro_new(stepper, &a);
+    ck_assert_ptr_nonnull(c);
+    a.self = c;
+    ck_assert_int_eq(coro_resume(c), 0);
+    ck_assert_int_eq(coro_restart(c, stepper, &b), -1);
+    ck_assert_int_eq(coro_resume(c), 0);
+    ck_assert_int_eq(coro_resume(c), 1);
+    for (round = 0; round < 3; round++) {
+        b.self = c;
+        b.saw_self = 0;
+        ck_assert_int_eq(coro_restart(c, stepper, &b), 0);
+        ck_assert_ptr_eq(coro_arg(c), &b);
+        ck_assert_int_eq(coro_resume(c), 0);
+        ck_assert_int_eq(coro_resume(c), 1);
+        ck_assert_int_eq(b.saw_self, 1);
+    }
+    trace[tlen] = '\0';
+    ck_assert_str_eq(trace, "xxyyy");
+    coro_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -99,6 +130,7 @@ main(void)
 
     tcase_add_test(tc, test_coroutines_interleave_at_their_yields);
     tcase_add_test(tc, test_a_coroutine_has_a_large_stack);
+    tcase_add_test(tc, test_a_returned_coroutine_restarts);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
