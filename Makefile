@@ -77,7 +77,11 @@ $(BUILD)/src/userapi/%.o:    INCLUDES = -Isrc/lib -Isrc/userapi $(call pc_cflags
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
-INTEG_BINS  := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
+# test_multihost needs PostgreSQL: it runs only in the PostgreSQL pass.
+INTEG_BINS  := $(filter-out %/test_multihost,$(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%))
+# Run a second time with storage = postgresql (scripts/run-tests pg:BIN):
+# the API suite, and the suites of more than one host.
+PG_INTEG_BINS := $(addprefix $(BUILD)/tests/integration/,test_api test_multihost)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
 PRELOAD     := $(BUILD)/tests/integration/preload.so
 # Unit tests reach the daemon's modules too (http, api, hashpool...).
@@ -160,13 +164,14 @@ run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen $(LISTEN) --state-dir $(STATE_DIR)
 
-check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) $(PRELOAD) stage
+check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) $(PG_INTEG_BINS) $(PRELOAD) stage
 	@USERAPID_STAGE=$(STAGE) USERAPID_MAKE_ARGS="$(if $(filter 1,$(SANITIZE)),SANITIZE=1)" \
 	    USERAPID_PRELOAD=$(CURDIR)/$(PRELOAD) \
 	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
 	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
-	    scripts/run-tests $(UNIT_BINS) $(INTEG_BINS)
+	    tests/pg/with-pg scripts/run-tests $(UNIT_BINS) $(INTEG_BINS) \
+	    $(addprefix pg:,$(PG_INTEG_BINS))
 
 check-unit: $(UNIT_BINS)
 	@USERAPID_SRCDIR=$(CURDIR) scripts/run-tests $(UNIT_BINS)

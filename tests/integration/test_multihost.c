@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_multihost.c - two userapid hosts, A and B (separate state
+ * directories and ports), sharing one PostgreSQL database: what one host
+ * does is what the other sees, at once or within the notification delay,
+ * and an outage of the database gives 503s, then recovery with nothing
+ * acknowledged lost.  Run by make check as pg:test_multihost (it needs
+ * USERAPID_TEST_PG; see tests/pg/with-pg).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+#define CONF    "password_cost = 1\nlogin_max_failures = 5\n" \
+                "login_account_max_failures = 1000\ndatabase_timeout = 2\n"
+
+static struct daemon a, b;
+static char          admin_pw[64];
+static char          admin_tok[64];
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One request to port on a fresh connection; body as a form. */
+static char *
+call(int port, const char *method, const char *path, const char *token,
+    const char *form)
+{
+    char req[4096], auth[128] = "", *r;
+    int  n;
+
+    if (token != NULL)
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s"
+        "Connection: close\r\n", method, path, auth);
+    if (form != NULL)
+        n += snprintf(req + n, sizeof(req) - (size_t)n, "Content-Type: "
+            "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n",
+            strlen(form));
+    snprintf(req + n, sizeof(req) - (size_t)n, "\r\n%s", form ? form : "");
+    r = http_exchange(port, req, 10000);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+static int
+status_of(int port, const char *method, const char *path, const char *token,
+    const char *form)
+{
+    char *r = call(port, method, path, token, form);
+    int   st = http_status(r);
+
+    free(r);
+    return st;
+}
+
+/* Logs in on port; the token into tok (64 bytes).  The status. */
+static int
+login(int port, const char *email, const char *pw, char *tok)
+{
+    char        form[256], *r;
+    const char *t;
+    int         st;
+
+    snprintf(form, sizeof(form), "email=%s&password=%s", email, pw);
+    r = call(port, "POST", "/", NULL, form);
+    st = http_status(r);
+    if (st == 200 && tok != NULL) {
+        t = strstr(r, "\"token\":\"");
+        ck_assert_ptr_nonnull(t);
+        snprintf(tok, 64, "%.43s", t + 9);
+    }
+    free(r);
+    return st;
+}
+
+static void
+setup(void)
+{
+    struct daemon_opts oa = { .conf_extra = CONF, .workers = 2 };
+    struct daemon_opts ob = { .conf_extra = CONF, .workers = 2, .share_db = &a };
+    char               path[400];
+    FILE              *fp;
+
+    ck_assert_msg(harness_pg() != NULL, "needs USERAPID_TEST_PG (make check "
+        "runs it as pg:test_multihost under tests/pg/with-pg)");
+    daemon_start(&a, &oa);
+    daemon_start(&b, &ob);
+    snprintf(path, sizeof(path), "%s/initial-admin-password", a.state_dir);
+    fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_ptr_nonnull(fgets(admin_pw, sizeof(admin_pw), fp));
+    fclose(fp);
+    admin_pw[strcspn(admin_pw, "\n")] = '\0';
+    ck_assert_int_eq(login(a.port, "admin@localhost", admin_pw, admin_tok), 200);
+}
+
+static void
+teardown(void)
+{
+    daemon_cleanup(&a);
+    daemon_cleanup(&b);
+}
+
+/* A session made on A is good on B; B made no first admin of its own. */
+START_TEST(test_login_on_a_get_on_b)
+{
+    char  path[400], *r;
+    FILE *fp;
+
+    r = call(b.port, "GET", "/", admin_tok, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    ck_assert_ptr_nonnull(strstr(http_body(r), "{\"users\":[{\"email\":"
+        "\"admin@localhost\",\"role\":\"admin\",\"role_id\":1,"));
+    free(r);
+    snprintf(path, sizeof(path), "%s/initial-admin-password", b.state_dir);
+    fp = fopen(path, "r");
+    ck_assert_ptr_null(fp);
+}
+END_TEST
+
+struct racer {
+    int port;
+    int status;
+};
+
+static void *
+racer_put(void *arg)
+{
+    struct racer *r = arg;
+
+    r->status = status_of(r->port, "PUT", "/", NULL,
+        "email=race@example.com&password=password1");
+    return NULL;
+}
+
+/* 16 PUTs of one email at once, half on each host: one 201, 15 409s. */
+START_TEST(test_racing_puts_over_two_hosts_make_one_user)
+{
+    struct racer racers[16];
+    pthread_t    th[16];
+    int          i, created = 0, conflicts = 0;
+
+    for (i = 0; i < 16; i++) {
+        racers[i].port = i % 2 ? b.port : a.port;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, racer_put, &racers[i]), 0);
+    }
+    for (i = 0; i < 16; i++) {
+        pthread_join(th[i], NULL);
+        created += racers[i].status == 201;
+        conflicts += racers[i].status == 409;
+    }
+    ck_assert_int_eq(created, 1);
+    ck_assert_int_eq(conflicts, 15);
+}
+END_TEST
+
+/* Polls GET path on port with tok until it answers want; the delay in
+ * microseconds since t0, or -1 after 3 s. */
+static long
+until_status(int port, const char *path, const char *tok, int want,
+    uint64_t t0)
+{
+    while (now_us() - t0 < 3000000) {
+        if (status_of(port, "GET", path, tok, NULL) == want)
+            return (long)(now_us() - t0);
+    }
+    return -1;
+}
+
+/* A deletion on B ends the session on A, which had it cached, within
+ * 100 ms. */
+START_TEST(test_delete_on_b_kills_token_on_a_within_100ms)
+{
+    char     tok[64];
+    uint64_t t0;
+    long     us;
+    int      i;
+
+    ck_assert_int_eq(status_of(a.port, "PUT", "/", NULL,
+        "email=gone@example.com&password=password1"), 201);
+    ck_assert_int_eq(login(a.port, "gone@example.com", "password1", tok), 200);
+    /* Both workers of A have it cached. */
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(status_of(a.port, "GET", "/", tok, NULL), 200);
+    t0 = now_us();
+    ck_assert_int_eq(status_of(b.port, "DELETE", "/users/gone@example.com",
+        admin_tok, NULL), 204);
+    us = until_status(a.port, "/", tok, 403, t0);
+    ck_assert_int_ge(us, 0);
+    /* And it stays dead on every worker. */
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(status_of(a.port, "GET", "/", tok, NULL), 403);
+    fprintf(stderr, "test_multihost: deletion on B ended the session on A "
+        "after %ld us\n", us);
+    ck_assert_int_le(us, 100000);
+}
+END_TEST
+
+/* A role change on A is what B answers by, within 100 ms. */
+START_TEST(test_role_change_on_a_seen_on_b)
+{
+    char     tok[64];
+    uint64_t t0;
+    long     us;
+    int      i;
+
+    ck_assert_int_eq(status_of(a.port, "PUT", "/", NULL,
+        "email=promo@example.com&password=password1"), 201);
+    ck_assert_int_eq(login(b.port, "promo@example.com", "password1", tok), 200);
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(status_of(b.port, "GET", "/users/admin@localhost",
+            tok, NULL), 403);
+    t0 = now_us();
+    ck_assert_int_eq(status_of(a.port, "PATCH", "/users/promo@example.com",
+        admin_tok, "role=admin"), 200);
+    us = until_status(b.port, "/users/admin@localhost", tok, 200, t0);
+    ck_assert_int_ge(us, 0);
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(status_of(b.port, "GET", "/users/admin@localhost",
+            tok, NULL), 200);
+    fprintf(stderr, "test_multihost: role change on A seen on B after %ld us\n",
+        us);
+    ck_assert_int_le(us, 100000);
+}
+END_TEST
+
+/* Guesses from one address spread over A and B are limited as on one
+ * host: 5 verified, then 429 on both, even for the right password. */
+START_TEST(test_guesses_over_two_hosts_are_limited_as_on_one)
+{
+    int i;
+
+    ck_assert_int_eq(status_of(a.port, "PUT", "/", NULL,
+        "email=victim@example.com&password=password1"), 201);
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(login(i % 2 ? b.port : a.port, "victim@example.com",
+            "wrong-guess", NULL), 401);
+    ck_assert_int_eq(login(a.port, "victim@example.com", "wrong-guess", NULL), 429);
+    ck_assert_int_eq(login(b.port, "victim@example.com", "password1", NULL), 429);
+}
+END_TEST
+
+struct writer {
+    int      port;
+    int      n;
+    int      ok, unavailable, other;
+    uint64_t slowest_us;
+    char     acked[400][40];
+    int      nacked;
+    volatile int *stop;
+};
+
+static void *
+writer_run(void *arg)
+{
+    struct writer *w = arg;
+    char           form[128], email[40], *r;
+    uint64_t       t;
+
+    while (!*w->stop && w->n < 400) {
+        snprintf(email, sizeof(email), "w%d-%d@example.com", w->port, w->n++);
+        snprintf(form, sizeof(form), "email=%s&password=password1", email);
+        t = now_us();
+        r = call(w->port, "PUT", "/", NULL, form);
+        t = now_us() - t;
+        if (t > w->slowest_us)
+            w->slowest_us = t;
+        if (http_status(r) == 201) {
+            w->ok++;
+            snprintf(w->acked[w->nacked++], sizeof(w->acked[0]), "%s", email);
+        } else if (http_status(r) == 503 &&
+            strstr(r, "\r\nRetry-After: 2\r\n") != NULL) {
+            w->unavailable++;
+        } else {
+            w->other++;
+            fprintf(stderr, "test_multihost: unexpected answer: %.200s\n", r);
+        }
+        free(r);
+        sleep_ms(20);
+    }
+    return NULL;
+}
+
+/* PostgreSQL stops and starts again under writes on both hosts: 201s,
+ * then 503s with Retry-After (none slower than database_timeout and a
+ * margin), then 201s again; every acknowledged user is there. */
+START_TEST(test_database_restart_under_traffic)
+{
+    struct writer *w = calloc(2, sizeof(*w));
+    volatile int   stop = 0;
+    pthread_t      th[2];
+    char          *out, path[200], *r;
+    int            i, j, st, before;
+
+    ck_assert_ptr_nonnull(w);
+    for (i = 0; i < 2; i++) {
+        w[i].port = i ? b.port : a.port;
+        w[i].stop = &stop;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, writer_run, &w[i]), 0);
+    }
+    sleep_ms(500);
+    out = run_cmd(&st, "%s/tests/pg/pgtest stop %s 2>&1", getenv("USERAPID_SRCDIR"),
+        getenv("USERAPID_TEST_PG_DIR"));
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    sleep_ms(1500);
+    r = call(a.port, "HEAD", "/", NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(r, "\r\nX-Userapid-Status: degraded\r\n"));
+    free(r);
+    before = w[0].ok + w[1].ok;
+    out = run_cmd(&st, "%s/tests/pg/pgtest start %s 2>&1", getenv("USERAPID_SRCDIR"),
+        getenv("USERAPID_TEST_PG_DIR"));
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    /* Back within the longest backoff (5 s) and then some. */
+    for (i = 0; i < 80 && w[0].ok + w[1].ok < before + 10; i++)
+        sleep_ms(100);
+    stop = 1;
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    fprintf(stderr, "test_multihost: restart under traffic: %d created, "
+        "%d answered 503, slowest %lu ms\n", w[0].ok + w[1].ok,
+        w[0].unavailable + w[1].unavailable,
+        (unsigned long)((w[0].slowest_us > w[1].slowest_us ?
+        w[0].slowest_us : w[1].slowest_us) / 1000));
+    ck_assert_int_ge(w[0].ok + w[1].ok, before + 10);
+    ck_assert_int_gt(w[0].unavailable + w[1].unavailable, 0);
+    ck_assert_int_eq(w[0].other + w[1].other, 0);
+    ck_assert_uint_lt(w[0].slowest_us, 4000000);
+    ck_assert_uint_lt(w[1].slowest_us, 4000000);
+    r = call(b.port, "HEAD", "/", NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(r, "\r\nX-Userapid-Status: ok\r\n"));
+    free(r);
+    ck_assert_int_eq(login(a.port, "admin@localhost", admin_pw, admin_tok), 200);
+    for (i = 0; i < 2; i++)
+        for (j = 0; j < w[i].nacked; j++) {
+            snprintf(path, sizeof(path), "/users/%s", w[i].acked[j]);
+            ck_assert_int_eq(status_of(j % 2 ? a.port : b.port, "GET", path,
+                admin_tok, NULL), 200);
+        }
+    free(w);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite   *s = suite_create("multihost");
+    TCase   *tc = tcase_create("two hosts, one database");
+    SRunner *sr;
+    int      failed;
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_login_on_a_get_on_b);
+    tcase_add_test(tc, test_racing_puts_over_two_hosts_make_one_user);
+    tcase_add_test(tc, test_delete_on_b_kills_token_on_a_within_100ms);
+    tcase_add_test(tc, test_role_change_on_a_seen_on_b);
+    tcase_add_test(tc, test_guesses_over_two_hosts_are_limited_as_on_one);
+    tcase_add_test(tc, test_database_restart_under_traffic);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
