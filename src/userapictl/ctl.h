@@ -7,7 +7,8 @@
  * main.c parses the command line and checks the operands, state.c opens
  * the store (store.h) as the command's row asks, then the command runs: by
  * the time a ctl_* command is called, its operands are valid and c->store
- * is open when its row needs more than the configuration.  main.c closes
+ * is open when its row needs more than the configuration (import opens
+ * it once its file is read, check only for a database).  main.c closes
  * it afterwards.  The commands reach users, sessions and lockouts through
  * c->store only, so they work alike whatever the configured storage;
  * only check looks at the state directory's files itself.
