@@ -69,6 +69,12 @@
                                        (userapictl); see session.h */
 #define STORE_NO_SESSIONS   0x08    /* file: do not open the session table */
 #define STORE_NO_THROTTLE   0x10    /* file: do not open the throttle */
+#define STORE_NO_USERS      0x20    /* file: do not open users.db, for a
+                                       caller of the throttle calls only:
+                                       no user or session call is made */
+#define STORE_SESSIONS_IF_ANY 0x40  /* file: open the session table only
+                                       when there is one (userapictl);
+                                       without, as STORE_NO_SESSIONS */
 
 /* store_user_change's and store_user_delete's flags. */
 #define STORE_KEEP_ADMIN    0x01
@@ -232,9 +238,11 @@ int         store_login_end(struct store *st, const char *email,
                 const char *addr, int ok);
 /* As throttle_register, with registration_max_per_ip and _window. */
 long        store_register(struct store *st, const char *addr);
-/* As throttle_lockouts and throttle_unlock. */
+/* As throttle_lockouts: 0 with *out (free(3) it) and *n, or -1. */
 int         store_lockouts(struct store *st, struct throttle_lockout **out,
                 size_t *n);
+/* As throttle_unlock: how many of the key's lockouts were lifted, 0 when
+ * none was listed, or -1. */
 int         store_unlock(struct store *st, const char *key);
 
 #endif

@@ -17,9 +17,11 @@
  *   - Nothing here waits on anything but file locks.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "firstadmin.h"
 #include "store_impl.h"
@@ -28,8 +30,9 @@
 
 struct store_file {
     struct store          st;       /* first: store.c's view */
-    struct userdb        *db;
-    struct session_table *sessions; /* NULL with STORE_NO_SESSIONS */
+    struct userdb        *db;       /* NULL with STORE_NO_USERS */
+    struct session_table *sessions; /* NULL with STORE_NO_SESSIONS, or
+                                       STORE_SESSIONS_IF_ANY and none */
     struct throttle      *throttle; /* NULL with STORE_NO_THROTTLE */
     struct session_cfg    scfg;
     struct throttle_limits limits;
@@ -73,22 +76,56 @@ file_session_failed(struct store_file *f, const char *what)
     return -1;
 }
 
+/*
+ * Whether the session table is to be opened: 1, or 0 with
+ * STORE_NO_SESSIONS, or with STORE_SESSIONS_IF_ANY when there is none;
+ * -1 with err.
+ */
+static int
+file_sessions_wanted(const char *dir, int flags, char *err, size_t errlen)
+{
+    struct stat st;
+    char        path[PATH_MAX];
+    int         n;
+
+    if (flags & STORE_NO_SESSIONS)
+        return 0;
+    if (!(flags & STORE_SESSIONS_IF_ANY))
+        return 1;
+    n = snprintf(path, sizeof(path), "%s/%s", dir, SESSION_FILE);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (lstat(path, &st) == 0)
+        return 1;
+    if (errno == ENOENT)
+        return 0;
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+}
+
 static int
 file_open_parts(struct store_file *f, const struct config *cfg, int flags,
     char *err, size_t errlen)
 {
-    int dbflags = 0, sflags = 0;
+    int dbflags = 0, sflags = 0, want;
 
     if (flags & STORE_DAEMON)
         dbflags |= USERDB_CREATE | USERDB_REPAIR;
     if (flags & STORE_CREATE)
         dbflags |= USERDB_CREATE;
-    if ((f->db = userdb_open(cfg->state_dir, dbflags, err, errlen)) == NULL)
+    if (!(flags & STORE_NO_USERS) && (f->db = userdb_open(cfg->state_dir,
+        dbflags, err, errlen)) == NULL)
         return -1;
     if (flags & STORE_AS_IS)
         sflags |= SESSION_AS_IS;
-    if (!(flags & STORE_NO_SESSIONS) && (f->sessions = session_open(
-        cfg->state_dir, &f->scfg, sflags, err, errlen)) == NULL)
+    if ((want = file_sessions_wanted(cfg->state_dir, flags, err,
+        errlen)) == -1)
+        return -1;
+    if (want && (f->sessions = session_open(cfg->state_dir, &f->scfg, sflags,
+        err, errlen)) == NULL)
         return -1;
     if (!(flags & STORE_NO_THROTTLE) && (f->throttle = throttle_open(
         cfg->state_dir, flags & STORE_DAEMON ? THROTTLE_DAEMON : 0, err,
@@ -414,9 +451,11 @@ static int
 file_session_revoke_id(struct store *st, const char *email, const char *id)
 {
     struct store_file *f = file_of(st);
-    int                rc = session_revoke_id(f->sessions, email, id);
+    int                rc;
 
-    if (rc == -1)
+    if (f->sessions == NULL)
+        return STORE_NOT_FOUND;
+    if ((rc = session_revoke_id(f->sessions, email, id)) == -1)
         return file_session_failed(f, "revoke");
     return rc == SESSION_NOT_FOUND ? STORE_NOT_FOUND : 0;
 }

@@ -5,10 +5,13 @@
  * line, and the helpers every command uses.  See userapictl(8).
  *
  * main.c parses the command line and checks the operands, state.c opens
- * what the command's row asks for, then the command runs: by the time a
- * ctl_* command is called, its operands are valid and c->db,
- * c->sessions and c->throttle are open as its row says.  main.c closes
- * them afterwards.
+ * the store (store.h) as the command's row asks, then the command runs: by
+ * the time a ctl_* command is called, its operands are valid and c->store
+ * is open when its row needs more than the configuration (import opens
+ * it once its file is read, check only for a database).  main.c closes
+ * it afterwards.  The commands reach users, sessions and lockouts through
+ * c->store only, so they work alike whatever the configured storage;
+ * only check looks at the state directory's files itself.
  *
  * Exit statuses: 0, cli.h's 1..3, and the two below.  A function that
  * returns "0 or an exit status" has reported the problem already.
@@ -25,9 +28,7 @@
 
 #include "cli.h"
 #include "config.h"
-#include "session.h"
-#include "throttle.h"
-#include "userdb.h"
+#include "store.h"
 
 #define CTL_EXIT_NOT_FOUND  4       /* no such user, or no lockout */
 #define CTL_EXIT_EXISTS     5       /* the email is taken */
@@ -52,9 +53,9 @@
 /* What is opened before it runs (ctl_command.needs): the configuration
  * and the state directory for any of them, then these, in this order. */
 #define CTL_NEED_CONFIG     0x01
-#define CTL_NEED_DB         0x02    /* users.db, which must exist */
-#define CTL_NEED_DB_CREATE  0x04    /* users.db, made when missing */
-#define CTL_NEED_SESSIONS   0x08    /* the session table, if there is one */
+#define CTL_NEED_DB         0x02    /* the users, which must exist */
+#define CTL_NEED_DB_CREATE  0x04    /* the users, made when missing */
+#define CTL_NEED_SESSIONS   0x08    /* the sessions, if there are any */
 #define CTL_NEED_THROTTLE   0x10    /* the login throttle's counts */
 
 struct ctl {
@@ -66,9 +67,8 @@ struct ctl {
     int             touched;            /* dir may hold new or replaced files */
     uid_t           owner_uid;          /* whom they belong to, as root */
     gid_t           owner_gid;
-    struct userdb  *db;                 /* CTL_NEED_DB*, else NULL */
-    struct session_table *sessions;     /* NULL too when there is no table */
-    struct throttle *throttle;          /* CTL_NEED_THROTTLE, else NULL */
+    struct store   *store;              /* open with any CTL_NEED_* but
+                                           CTL_NEED_CONFIG, else NULL */
 };
 
 /* A command's command line, checked. */
@@ -104,10 +104,11 @@ int         ctl_no_user(const char *, int);
 int         ctl_email(const char *, char *);
 int         ctl_role(const char *);
 
-/* state.c: the configuration, users.db and the session table. */
+/* state.c: the configuration and the store. */
 int         ctl_open(struct ctl *, int);
 void        ctl_close(struct ctl *);
-int         ctl_db_open(struct ctl *, int);
+int         ctl_store_open(struct ctl *, int);
+int         ctl_store_err(const struct ctl *);
 
 /* owner.c: who the state files belong to. */
 void        ctl_owner(struct ctl *, const struct stat *);

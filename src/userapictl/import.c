@@ -4,11 +4,14 @@
  * (userapictl(8), IMPORT FORMAT).
  *
  * An import is all or nothing: every line is read, checked and its
- * plaintext password hashed before users.db is opened, and the records
- * are then added in one rewrite; the first bad line stops it with
- * "NAME:LINE: reason" and nothing is written.  A line goes from JSON to
- * its fields (ctl_import_fields), then from fields to a record
- * (ctl_import_record).
+ * plaintext password hashed before the store is opened, and the records
+ * are then added by one store_user_import, which adds all or none; the
+ * first bad line stops it with "NAME:LINE: reason" and nothing is
+ * written.  An email taken or given twice is found by the store, and only
+ * then looked for line by line, to name the first such line.  A line goes
+ * from JSON to its fields (ctl_import_fields), then from fields to a
+ * record (ctl_import_record).  Export walks the store's users, so that
+ * export | import moves users from any store to any other.
  *
  * A plaintext password read from a file is wiped from the line and from
  * json-c's copy once hashed.  Export is the one command that prints
@@ -74,7 +77,9 @@ static int  ctl_batch_grow(struct ctl_batch *);
 static int  ctl_import_read(const struct ctl *, FILE *, const char *,
                 struct ctl_batch *);
 static int  ctl_import_cmp(const void *, const void *, void *);
-static int  ctl_import_check(struct userdb *, const char *,
+static int  ctl_import_check(struct ctl *, const char *,
+                const struct ctl_batch *);
+static int  ctl_import_write(struct ctl *, const char *,
                 const struct ctl_batch *);
 static void ctl_batch_free(struct ctl_batch *);
 
@@ -318,15 +323,14 @@ ctl_import_cmp(const void *a, const void *b, void *arg)
 
 /*
  * Names the first line whose email comes twice in the file or is in the
- * database already, so the error is "NAME:LINE" rather than the record
- * number userdb_import would give.  0 or an exit status.
+ * store already, so the error is "NAME:LINE" rather than what the store
+ * would say.  0 when there is none, or an exit status.
  */
 static int
-ctl_import_check(struct userdb *db, const char *name,
-    const struct ctl_batch *b)
+ctl_import_check(struct ctl *c, const char *name, const struct ctl_batch *b)
 {
     size_t  *order, *first, i;
-    int      rc = 0;
+    int      rc = 0, r;
 
     if (b->n == 0)
         return 0;
@@ -351,10 +355,14 @@ ctl_import_check(struct userdb *db, const char *name,
                 b->lines[i], b->users[i].email, b->lines[first[i]]);
             break;
         }
-        if (userdb_find(db, b->users[i].email, NULL) == 0) {
+        if ((r = store_user_find(c->store, b->users[i].email, NULL)) == 0) {
             ctl_err("%s:%zu: a user %s exists already", name, b->lines[i],
                 b->users[i].email);
             rc = CTL_EXIT_EXISTS;
+            break;
+        }
+        if (r == -1) {
+            rc = ctl_store_err(c);
             break;
         }
     }
@@ -373,18 +381,45 @@ ctl_batch_free(struct ctl_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* Adds b's records to the store, all or none.  0 or an exit status. */
+static int
+ctl_import_write(struct ctl *c, const char *name, const struct ctl_batch *b)
+{
+    char err[STORE_ERR_LEN];
+    int  rc;
+
+    err[0] = '\0';
+    rc = store_user_import(c->store, b->users, b->n, err, sizeof(err));
+    if (rc == 0) {
+        printf("imported %s\n", ctl_plural((long)b->n, "user"));
+        return 0;
+    }
+    if (rc == STORE_EXISTS) {
+        /* Which line: one twice in the file, or one the store has; when
+         * none is found now, the email was freed again meanwhile. */
+        if ((rc = ctl_import_check(c, name, b)) != 0)
+            return rc;
+        rc = CTL_EXIT_EXISTS;
+    } else {
+        rc = EXIT_RUNTIME;
+    }
+    if (err[0] == '\0')
+        snprintf(err, sizeof(err), "%s", store_errmsg(c->store));
+    ctl_err("%s: %s", name, err);
+    return rc;
+}
+
 int
 ctl_import(struct ctl *c, const struct ctl_args *a)
 {
     struct ctl_batch  b;
     const char       *file = a->argv[0];
     const char       *name = strcmp(file, "-") == 0 ? "stdin" : file;
-    char              err[USERDB_ERR_LEN];
     FILE             *fp;
     int               rc;
 
     memset(&b, 0, sizeof(b));
-    /* Read and hashed before the database is opened: nothing is written
+    /* Read and hashed before the store is opened: nothing is written
      * unless every line is good. */
     if (strcmp(file, "-") == 0)
         fp = stdin;
@@ -393,23 +428,8 @@ ctl_import(struct ctl *c, const struct ctl_args *a)
     rc = ctl_import_read(c, fp, name, &b);
     if (fp != stdin)
         fclose(fp);
-    if (rc != 0 || (rc = ctl_db_open(c, USERDB_CREATE)) != 0 ||
-        (rc = ctl_import_check(c->db, name, &b)) != 0)
-        goto out;
-    switch (userdb_import(c->db, b.users, b.n, err, sizeof(err))) {
-    case 0:
-        printf("imported %s\n", ctl_plural((long)b.n, "user"));
-        break;
-    case USERDB_EXISTS:
-        /* Added by someone else since the check. */
-        ctl_err("%s: %s", name, err);
-        rc = CTL_EXIT_EXISTS;
-        break;
-    default:
-        rc = ctl_err("%s: %s", name, err);
-        break;
-    }
-out:
+    if (rc == 0 && (rc = ctl_store_open(c, CTL_NEED_DB_CREATE)) == 0)
+        rc = ctl_import_write(c, name, &b);
     ctl_batch_free(&b);
     return rc;
 }

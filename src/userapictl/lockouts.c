@@ -4,9 +4,10 @@
  * lists the accounts slowed down and the addresses locked out, unlock
  * lifts one.  See throttle.h for the rules.
  *
- * They read STATE_DIR/throttle under the lock the daemon's workers take,
- * whether the daemon runs or not; without the file, or with one from
- * before the last boot, nothing is locked.  A key is an email or an
+ * They go through the store (store_lockouts, store_unlock), under the
+ * lock or in the transaction the daemon's workers use, whether the daemon
+ * runs or not.  With the file store, without STATE_DIR/throttle or with
+ * one from before the last boot, nothing is locked.  A key is an email or an
  * address as the daemon saw it, which may hold any byte but NUL: in the
  * table, control characters and backslashes are escaped as the log does
  * (\xNN, \\).
@@ -75,8 +76,8 @@ ctl_lockouts(struct ctl *c, const struct ctl_args *a)
     size_t                   n;
     int                      rc = 0;
 
-    if (throttle_lockouts(c->throttle, &v, &n) == -1)
-        return ctl_err("%s/%s: %s", c->dir, THROTTLE_FILE, strerror(errno));
+    if (store_lockouts(c->store, &v, &n) == -1)
+        return ctl_store_err(c);
     if (a->json)
         rc = ctl_lockouts_json(v, n);
     else
@@ -91,12 +92,15 @@ ctl_unlock(struct ctl *c, const struct ctl_args *a)
 {
     char   low[THROTTLE_KEY_MAX + 1], key[CTL_KEY_SHOWN];
     size_t i;
+    int    rc;
 
     for (i = 0; i < sizeof(low) - 1 && a->argv[0][i] != '\0'; i++)
         low[i] = (char)tolower((unsigned char)a->argv[0][i]);
     low[i] = '\0';
     log_escape(low, key, sizeof(key));
-    if (throttle_unlock(c->throttle, a->argv[0]) == 0) {
+    if ((rc = store_unlock(c->store, a->argv[0])) == -1)
+        return ctl_store_err(c);
+    if (rc == 0) {
         ctl_err("nothing is locked out for %s", key);
         return CTL_EXIT_NOT_FOUND;
     }

@@ -12,6 +12,8 @@
 
 #include "ctl.h"
 
+static int  ctl_json_one(const struct userdb_user *, void *);
+
 /* "1 session", "2 sessions": the word with its count, in a static buffer
  * (one call per printf). */
 const char *
@@ -81,22 +83,20 @@ ctl_json_print(struct json_object *o)
     return 0;
 }
 
-/* Every user of c->db, in creation order, as ctl_json_user writes it with
- * flags, one a line.  0 or an exit status. */
+/* store_user_foreach's callback: one user as a JSON line, with the
+ * flags (int *) of ctl_json_users.  0 or an exit status. */
+static int
+ctl_json_one(const struct userdb_user *u, void *arg)
+{
+    return ctl_json_print(ctl_json_user(u, *(const int *)arg));
+}
+
+/* Every user, in creation order, as ctl_json_user writes it with flags,
+ * one a line.  0 or an exit status. */
 int
 ctl_json_users(struct ctl *c, int flags)
 {
-    struct userdb_user u;
-    size_t             i, n = userdb_count(c->db);
-    int                rc = 0;
+    int rc = store_user_foreach(c->store, ctl_json_one, &flags);
 
-    /* The view is one snapshot: it is not refreshed while we walk it. */
-    for (i = 0; i < n && rc == 0; i++) {
-        if (userdb_get(c->db, i, &u) != 0)
-            rc = ctl_err("%s", userdb_errmsg(c->db));
-        else
-            rc = ctl_json_print(ctl_json_user(&u, flags));
-    }
-    explicit_bzero(&u, sizeof(u));
-    return rc;
+    return rc == -1 ? ctl_store_err(c) : rc;
 }

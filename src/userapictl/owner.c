@@ -70,12 +70,14 @@ ctl_become_owner(struct ctl *c, const struct stat *dirst)
         return ctl_err("cannot become the owner of %s (%lu:%lu): %s", c->dir,
             (unsigned long)dirst->st_uid, (unsigned long)dirst->st_gid,
             strerror(errno));
-    c->dir = ".";
+    /* The store opens its files where the configuration says: here. */
+    snprintf(c->cfg.state_dir, sizeof(c->cfg.state_dir), ".");
+    c->dir = c->cfg.state_dir;
     return 0;
 }
 
 /*
- * As root, gives the files userdb and session may have made or replaced,
+ * As root, gives the files the file store may have made or replaced,
  * now root's, to whom they belonged (ctl_owner), who runs the daemon.
  * Files of other owners are left alone.  Each is opened O_PATH|O_NOFOLLOW
  * and changed through that descriptor, and only when it is a regular file

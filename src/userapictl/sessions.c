@@ -3,11 +3,12 @@
  * sessions.c - the commands on live sessions, sessions and revoke, and
  * the session count show prints.
  *
- * The session table holds no token, so none can be printed: a session is
- * named by its id, which cannot log in.  An email that is neither in
- * users.db nor in the table is no user (exit 4); one that is only in the
- * table is the trace of a deletion whose sessions could not be ended, and
- * its sessions are still listed and revoked.
+ * The store holds no token, so none can be printed: a session is named
+ * by its id, which cannot log in.  An email that has neither a user nor a
+ * session is no user (exit 4); one that has only sessions is the trace of
+ * a deletion whose sessions could not be ended, and its sessions are
+ * still listed and revoked.  Everything goes through the store (store.h):
+ * with the file store and no session table yet, there are no sessions.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ static int  ctl_count_session(const struct session_info *, void *);
 static int  ctl_keep_session(const struct session_info *, void *);
 static void ctl_sessions_table(const struct ctl_session_list *);
 static int  ctl_sessions_json(const struct ctl_session_list *);
+static int  ctl_known(struct ctl *, const char *);
 
 static int
 ctl_count_session(const struct session_info *s, void *arg)
@@ -36,15 +38,13 @@ ctl_count_session(const struct session_info *s, void *arg)
     return 0;
 }
 
-/* How many live sessions email has, into *n (0 without a table).  0 or an
- * exit status. */
+/* How many live sessions email has, into *n.  0 or an exit status. */
 int
 ctl_session_count(struct ctl *c, const char *email, long *n)
 {
     *n = 0;
-    if (c->sessions != NULL && session_foreach(c->sessions, email,
-        ctl_count_session, n) == -1)
-        return ctl_err("%s/%s: %s", c->dir, SESSION_FILE, strerror(errno));
+    if (store_session_foreach(c->store, email, ctl_count_session, n) != 0)
+        return ctl_store_err(c);
     return 0;
 }
 
@@ -58,7 +58,7 @@ ctl_keep_session(const struct session_info *s, void *arg)
     if (all->n == all->cap) {
         ncap = all->cap ? all->cap * 2 : 64;
         if ((p = reallocarray(all->list, ncap, sizeof(*all->list))) == NULL)
-            return -1;
+            return ctl_err("out of memory");
         all->list = p;
         all->cap = ncap;
     }
@@ -127,23 +127,34 @@ ctl_sessions_json(const struct ctl_session_list *all)
     return rc;
 }
 
+/* Whether email, which has no session, is a user: 0 or an exit status. */
+static int
+ctl_known(struct ctl *c, const char *email)
+{
+    int rc = store_user_find(c->store, email, NULL);
+
+    if (rc == STORE_NOT_FOUND)
+        return ctl_no_user(email, 0);
+    return rc == 0 ? 0 : ctl_store_err(c);
+}
+
 int
 ctl_sessions(struct ctl *c, const struct ctl_args *a)
 {
     struct ctl_session_list all;
     const char             *email = a->argc == 1 ? a->email : NULL;
-    int                     rc = 0;
+    int                     rc;
 
     memset(&all, 0, sizeof(all));
-    if (c->sessions != NULL && session_foreach(c->sessions, email,
-        ctl_keep_session, &all) != 0)
-        rc = ctl_err("%s/%s: %s", c->dir, SESSION_FILE, strerror(errno));
-    else if (email != NULL && all.n == 0 &&
-        userdb_find(c->db, email, NULL) != 0)
-        rc = ctl_no_user(email, 0);
-    else if (a->json)
+    /* The callback says why it stopped; -1 is the store's failure. */
+    rc = store_session_foreach(c->store, email, ctl_keep_session, &all);
+    if (rc == -1)
+        rc = ctl_store_err(c);
+    else if (rc == 0 && email != NULL && all.n == 0)
+        rc = ctl_known(c, email);
+    if (rc == 0 && a->json)
         rc = ctl_sessions_json(&all);
-    else
+    else if (rc == 0)
         ctl_sessions_table(&all);
     free(all.list);
     return rc;
@@ -152,15 +163,14 @@ ctl_sessions(struct ctl *c, const struct ctl_args *a)
 int
 ctl_revoke(struct ctl *c, const struct ctl_args *a)
 {
-    int n = 0;
+    int n, rc;
 
     /* Sessions may outlive a user whose deletion could not end them:
      * they are ended whether or not the user is still there. */
-    if (c->sessions != NULL &&
-        (n = session_revoke_user(c->sessions, a->email, NULL)) == -1)
-        return ctl_err("%s/%s: %s", c->dir, SESSION_FILE, strerror(errno));
-    if (n == 0 && userdb_find(c->db, a->email, NULL) != 0)
-        return ctl_no_user(a->email, 0);
+    if ((n = store_session_revoke_user(c->store, a->email, NULL)) == -1)
+        return ctl_store_err(c);
+    if (n == 0 && (rc = ctl_known(c, a->email)) != 0)
+        return rc;
     printf("ended %s of %s\n", ctl_plural(n, "session"), a->email);
     return 0;
 }

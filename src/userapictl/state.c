@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * state.c - what a command works on, opened for it as its row in the
- * command table asks: the daemon's configuration, the state directory,
- * users.db, the session table and the login throttle's counts.
+ * command table asks: the daemon's configuration, the state directory and
+ * the store (store.h) with the parts the row names.
  *
  * The configuration is read as the daemon reads it (the same file and
- * defaults) for the state directory, the password rules and cost, and the
- * session limits; the session table is opened as it is, since opening it
- * with another max_sessions would resize it.
+ * defaults) for the storage, the state directory, the password rules and
+ * cost, and the session limits; the session table is opened as it is
+ * (STORE_AS_IS), since opening it with another max_sessions would resize
+ * it.
  *
- * The login throttle's file is the daemon's alone to make: without one,
- * c->throttle counts nothing (throttle_open).
- *
- * Only useradd and import may create users.db; the other commands refuse
- * a state directory without one, and create nothing there, so a mistyped
- * --state-dir is an error rather than a new database.  No command creates
- * the session table: without one there is no session to touch, and
- * c->sessions stays NULL.
+ * Invariants, for the file store:
+ *   - Only useradd and import may create users.db; the other commands
+ *     refuse a state directory without one, and create nothing there, so
+ *     a mistyped --state-dir is an error rather than a new database.
+ *   - No command creates the session table (STORE_SESSIONS_IF_ANY):
+ *     without one there is no session to touch.
+ *   - The login throttle's file is the daemon's alone to make: without
+ *     one, nothing is locked out (throttle_open); lockouts and unlock open
+ *     nothing else (STORE_NO_USERS).
+ * Every part a command needs is open before it changes anything, so a
+ * part that cannot be opened changes nothing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,8 +31,8 @@
 #include "ctl.h"
 
 static int  ctl_load(struct ctl *);
-static int  ctl_sessions_open(struct ctl *);
-static int  ctl_throttle_open(struct ctl *);
+static int  ctl_store_flags(int);
+static int  ctl_db_exists(const struct ctl *);
 
 /* The configuration, as the daemon reads it, and the state directory,
  * whose owner we become as root (owner.c). */
@@ -56,74 +60,80 @@ ctl_load(struct ctl *c)
     return ctl_become_owner(c, &st);
 }
 
-/* Opens users.db into c->db, creating it only with USERDB_CREATE.  0 or
- * an exit status. */
-int
-ctl_db_open(struct ctl *c, int flags)
+/* store_open's flags for what needs (CTL_NEED_*) asks. */
+static int
+ctl_store_flags(int needs)
+{
+    int flags = STORE_AS_IS;
+
+    if (needs & CTL_NEED_DB_CREATE)
+        flags |= STORE_CREATE;
+    else if (!(needs & CTL_NEED_DB))
+        flags |= STORE_NO_USERS;
+    if (needs & CTL_NEED_SESSIONS)
+        flags |= STORE_SESSIONS_IF_ANY;
+    else
+        flags |= STORE_NO_SESSIONS;
+    if (!(needs & CTL_NEED_THROTTLE))
+        flags |= STORE_NO_THROTTLE;
+    return flags;
+}
+
+/* The file store's users.db is there, looked at before store_open, which
+ * would make the lock file.  0 or an exit status. */
+static int
+ctl_db_exists(const struct ctl *c)
 {
     struct stat st;
-    char        path[PATH_MAX], err[USERDB_ERR_LEN];
+    char        path[PATH_MAX];
     int         n;
 
-    if (!(flags & USERDB_CREATE)) {
-        n = snprintf(path, sizeof(path), "%s/users.db", c->dir);
-        if (n < 0 || (size_t)n >= sizeof(path))
-            return ctl_err("%s: path too long", c->dir);
-        /* Before userdb_open, which would make the lock file. */
-        if (lstat(path, &st) == -1 && errno == ENOENT)
-            return ctl_err("no database in %s (userapid makes one when it "
-                "starts; useradd and import do too)", c->dir);
-    }
-    c->touched = 1;
-    if ((c->db = userdb_open(c->dir, flags, err, sizeof(err))) == NULL)
-        return ctl_err("%s", err);
-    return 0;
-}
-
-/* Opens the session table into c->sessions, left NULL when there is
- * none yet.  0 or an exit status. */
-static int
-ctl_sessions_open(struct ctl *c)
-{
-    struct session_cfg  scfg;
-    struct stat         st;
-    char                path[PATH_MAX], err[SESSION_ERR_LEN];
-    int                 n;
-
-    n = snprintf(path, sizeof(path), "%s/%s", c->dir, SESSION_FILE);
+    n = snprintf(path, sizeof(path), "%s/users.db", c->dir);
     if (n < 0 || (size_t)n >= sizeof(path))
         return ctl_err("%s: path too long", c->dir);
-    if (lstat(path, &st) == -1) {
-        if (errno == ENOENT)
-            return 0;
-        return ctl_err("%s: %s", path, strerror(errno));
-    }
-    config_session(&c->cfg, &scfg);
-    c->touched = 1;
-    /* As it is: only the daemon sizes the table. */
-    if ((c->sessions = session_open(c->dir, &scfg, SESSION_AS_IS, err,
-        sizeof(err))) == NULL)
-        return ctl_err("%s", err);
-    return 0;
-}
-
-/* Opens the login throttle's counts into c->throttle.  0 or an exit
- * status. */
-static int
-ctl_throttle_open(struct ctl *c)
-{
-    char err[THROTTLE_ERR_LEN];
-
-    if ((c->throttle = throttle_open(c->dir, 0, err, sizeof(err))) == NULL)
-        return ctl_err("%s", err);
+    if (lstat(path, &st) == -1 && errno == ENOENT)
+        return ctl_err("no database in %s (userapid makes one when it "
+            "starts; useradd and import do too)", c->dir);
     return 0;
 }
 
 /*
- * What needs (CTL_NEED_*) asks for, in order: the configuration and the
- * state directory, users.db, the session table, the throttle.  All are open before a
- * command changes anything, so a table that cannot be opened changes
- * nothing.  0 or an exit status; ctl_close undoes any part.
+ * Opens c->store with the parts needs (CTL_NEED_*) asks for, once the
+ * configuration is loaded.  0 or an exit status.
+ */
+int
+ctl_store_open(struct ctl *c, int needs)
+{
+    char err[STORE_ERR_LEN];
+    int  rc, flags = ctl_store_flags(needs);
+
+    if (c->cfg.storage == CONFIG_STORAGE_FILE) {
+        if ((needs & CTL_NEED_DB) && !(needs & CTL_NEED_DB_CREATE) &&
+            (rc = ctl_db_exists(c)) != 0)
+            return rc;
+        /* Files may be made or replaced: owner.c gives them back. */
+        if (!(flags & STORE_NO_USERS))
+            c->touched = 1;
+    }
+    err[0] = '\0';
+    if ((c->store = store_open(&c->cfg, flags, err, sizeof(err))) == NULL)
+        return ctl_err("%s", err[0] != '\0' ? err : strerror(errno));
+    return 0;
+}
+
+/* A failed store call, said as the store says it; returns EXIT_RUNTIME. */
+int
+ctl_store_err(const struct ctl *c)
+{
+    const char *why = store_errmsg(c->store);
+
+    return ctl_err("%s", why[0] != '\0' ? why : strerror(errno));
+}
+
+/*
+ * What needs (CTL_NEED_*) asks for: the configuration and the state
+ * directory, then the store, unless only the configuration is needed.
+ * 0 or an exit status; ctl_close undoes any part.
  */
 int
 ctl_open(struct ctl *c, int needs)
@@ -134,23 +144,14 @@ ctl_open(struct ctl *c, int needs)
         return 0;
     if ((rc = ctl_load(c)) != 0)
         return rc;
-    if ((needs & (CTL_NEED_DB | CTL_NEED_DB_CREATE)) && (rc = ctl_db_open(c,
-        (needs & CTL_NEED_DB_CREATE) ? USERDB_CREATE : 0)) != 0)
-        return rc;
-    if ((needs & CTL_NEED_SESSIONS) && (rc = ctl_sessions_open(c)) != 0)
-        return rc;
-    if ((needs & CTL_NEED_THROTTLE) && (rc = ctl_throttle_open(c)) != 0)
-        return rc;
-    return 0;
+    if (needs == CTL_NEED_CONFIG)
+        return 0;
+    return ctl_store_open(c, needs);
 }
 
 void
 ctl_close(struct ctl *c)
 {
-    throttle_close(c->throttle);
-    c->throttle = NULL;
-    session_close(c->sessions);
-    c->sessions = NULL;
-    userdb_close(c->db);
-    c->db = NULL;
+    store_close(c->store);
+    c->store = NULL;
 }
