@@ -36,6 +36,13 @@ store_errmsg(const struct store *st)
     return st->err;
 }
 
+void
+store_forget(struct store *st)
+{
+    if (st->ops->forget != NULL)
+        st->ops->forget(st);
+}
+
 int
 store_kind(const struct store *st)
 {

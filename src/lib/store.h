@@ -124,6 +124,11 @@ void        store_configure(struct store *st, const struct config *cfg);
 /* Why the last failed call on st failed; "" if none has. */
 const char *store_errmsg(const struct store *st);
 
+/* Forgets what st keeps of what it read (a worker's cache of sessions and
+ * users), so that the next reads ask the store: for a change made by
+ * another process of this host, known before its notification comes. */
+void        store_forget(struct store *st);
+
 /* CONFIG_STORAGE_FILE or CONFIG_STORAGE_POSTGRESQL. */
 int         store_kind(const struct store *st);
 

@@ -43,6 +43,7 @@ struct store_ops {
     long     (*reg)(struct store *, const char *);
     int      (*lockouts)(struct store *, struct throttle_lockout **, size_t *);
     int      (*unlock)(struct store *, const char *);
+    void     (*forget)(struct store *);     /* NULL: keeps nothing */
 };
 
 struct store {

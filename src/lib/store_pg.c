@@ -949,6 +949,15 @@ pg_unlock(struct store *st, const char *key)
     return (int)n;
 }
 
+static void
+pg_forget(struct store *st)
+{
+    struct store_pg *p = pg_of(st);
+
+    if (p->cache != NULL)
+        pgcache_clear(p->cache);
+}
+
 static const struct store_ops pg_ops = {
     .close = pg_close,
     .configure = pg_configure,
@@ -974,4 +983,5 @@ static const struct store_ops pg_ops = {
     .reg = pg_register,
     .lockouts = pg_lockouts,
     .unlock = pg_unlock,
+    .forget = pg_forget,
 };

@@ -103,6 +103,7 @@ int         ctl_usage_err(const struct ctl_command *, const char *, ...)
 int         ctl_no_user(const char *, int);
 int         ctl_email(const char *, char *);
 int         ctl_role(const char *);
+const struct ctl_command *ctl_find(const char *);
 
 /* state.c: the configuration and the store. */
 int         ctl_open(struct ctl *, int);
@@ -149,5 +150,6 @@ int         ctl_sessions(struct ctl *, const struct ctl_args *);
 int         ctl_revoke(struct ctl *, const struct ctl_args *);
 int         ctl_lockouts(struct ctl *, const struct ctl_args *);
 int         ctl_unlock(struct ctl *, const struct ctl_args *);
+int         ctl_db(struct ctl *, const struct ctl_args *);
 
 #endif

@@ -74,6 +74,9 @@ static const struct ctl_command ctl_commands[] = {
     { "unlock", ctl_unlock, "EMAIL|ADDRESS",
       "lift the lockout of an account or an address and clear its count",
       0, 0, CTL_NEED_THROTTLE, 1, 1, "expected one EMAIL or ADDRESS" },
+    { "db", ctl_db, "init",
+      "make or upgrade the PostgreSQL schema (storage = postgresql)",
+      0, 0, CTL_NEED_CONFIG, 1, 1, "expected init" },
     { "help", ctl_help, "[COMMAND]",
       "print this help, or the help of one command",
       0, 0, 0, 0, 1, "expected at most one COMMAND" },
@@ -104,7 +107,7 @@ static void ctl_usage(void);
 static void ctl_vmsg(const char *, const char *, va_list)
                 __attribute__((format(printf, 2, 0)));
 static void ctl_command_help(const struct ctl_command *);
-static const struct ctl_command *ctl_find(const char *);
+
 static void ctl_getopt_table(const struct ctl_command *, struct option *,
                 char *);
 static int  ctl_option_is_global(int);
@@ -229,7 +232,7 @@ ctl_role(const char *s)
     return 0;
 }
 
-static const struct ctl_command *
+const struct ctl_command *
 ctl_find(const char *name)
 {
     size_t i;

@@ -326,11 +326,16 @@ api_users_count(struct api_ctx *ctx)
     return count;
 }
 
-/* Tells the other workers (their HEAD /) that users.db changed. */
+/* Tells the other workers (their HEAD /) that the users changed, by
+ * delta users: for a database, the count the refresh keeps moves at once
+ * too (other hosts' changes come with the next refresh). */
 static void
-api_db_changed(struct api_ctx *ctx)
+api_db_changed(struct api_ctx *ctx, int delta)
 {
     __atomic_add_fetch(&ctx->status->db_changes, 1, __ATOMIC_RELEASE);
+    if (store_kind(ctx->store) != CONFIG_STORAGE_FILE && delta != 0)
+        __atomic_add_fetch(&ctx->status->users, (uint64_t)(int64_t)delta,
+            __ATOMIC_RELAXED);
 }
 
 static int
@@ -1155,7 +1160,7 @@ api_create_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r
     }
     if (rc != 0)
         return api_store_error(ctx, r);
-    api_db_changed(ctx);
+    api_db_changed(ctx, 1);
     snprintf(fuser, sizeof(fuser), "USERAPID_USER=%s", u.email);
     snprintf(frole, sizeof(frole), "USERAPID_ROLE=%s", userdb_role_name(u.role));
     extra[0] = fuser;
@@ -1187,6 +1192,7 @@ api_logout(struct api_ctx *ctx, const struct api_request *req,
     explicit_bzero(token, sizeof(token));
     if (rc == -1)
         return api_store_error(ctx, r);
+    api_db_changed(ctx, 0);
     r->status = 204;
     api_cookie(ctx, r, "", 0, req->secure);
     api_no_store(r);
@@ -1274,7 +1280,7 @@ api_user_delete(struct api_ctx *ctx, const struct api_request *req,
     }
     if (rc != 0)
         return api_store_error(ctx, r);
-    api_db_changed(ctx);
+    api_db_changed(ctx, -1);
     snprintf(fuser, sizeof(fuser), "USERAPID_USER=%s", target);
     snprintf(fby, sizeof(fby), "USERAPID_ACTOR=%s", who.email);
     extra[0] = fuser;
@@ -1468,7 +1474,7 @@ api_patch_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
     if (rc != 0)
         return api_store_error(ctx, r);
     explicit_bzero(out.user.hash, sizeof(out.user.hash));
-    api_db_changed(ctx);
+    api_db_changed(ctx, 0);
     if (job->found) {
         log_msg(LOG_NOTICE, "password of %s changed by %s; %d other sessions ended",
             out.user.email, job->actor, out.ended);

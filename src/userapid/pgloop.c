@@ -10,6 +10,9 @@
  *   - A wait lives on the stack of the coroutine that sent it, which stays
  *     suspended until the wait is done; the loop's own waits (listen,
  *     check) live in struct pgloop.
+ *   - A statement asked for while the connection is being made waits in
+ *     the pending list, unsent, and is sent once the connection is up, or
+ *     fails with it.  While there is no connection, one fails at once.
  *   - Every wait is done exactly once: answered, or failed when the
  *     connection ends.  Only pgloop_run_ready resumes coroutines.
  *   - conn is NULL exactly in state PGL_DOWN; fd is conn's socket, watched
@@ -38,9 +41,13 @@ enum pgloop_state {
 struct pgloop_wait {
     struct pgloop_wait *next;
     struct coro        *co;         /* NULL: one of the loop's own */
+    const char         *sql;        /* while pending */
+    int                 n;
+    const char *const  *values;
     uint64_t            deadline_ms;
     PGresult           *res;        /* the answer, when it succeeded */
     int                 got;        /* a result (or failure) was read */
+    int                 waiting;    /* its coroutine yielded for it */
     int                 done;
     int                 err;        /* errno of a failure */
     char                why[PGX_ERR_LEN];
@@ -59,6 +66,7 @@ struct pgloop {
     PGconn             *conn;
     enum pgloop_state   state;
     struct pgloop_wait *head, *tail;    /* sent, not answered */
+    struct pgloop_wait *pend, *pend_tail;   /* not sent: connecting */
     struct pgloop_wait *ready;          /* answered, to resume */
     struct pgloop_wait  listen, check;
     char               *check_sql;
@@ -75,6 +83,7 @@ struct pgloop {
 static void pgloop_down(struct pgloop *, int, const char *);
 static void pgloop_done(struct pgloop *, struct pgloop_wait *);
 static void pgloop_notice(void *, const char *);
+static void pgloop_send_pending(struct pgloop *);
 
 static struct pgloop *
 pgloop_of(struct pgx *x)
@@ -131,17 +140,12 @@ pgloop_flush(struct pgloop *l)
     pgloop_watch(l, rc == 1 ? EPOLLIN | EPOLLOUT : EPOLLIN);
 }
 
-/* Sends sql with its own sync point; w waits for it.  0, or -1 after
- * ending the connection. */
-static int
+/* Sends sql with its own sync point; w waits for it (and fails with the
+ * connection if it cannot be sent). */
+static void
 pgloop_send(struct pgloop *l, struct pgloop_wait *w, const char *sql, int n,
     const char *const *values)
 {
-    if (!PQsendQueryParams(l->conn, sql, n, NULL, values, NULL, NULL, 0) ||
-        !PQpipelineSync(l->conn)) {
-        pgloop_down(l, ENOTCONN, PQerrorMessage(l->conn));
-        return -1;
-    }
     w->next = NULL;
     w->deadline_ms = status_monotonic_ms() + (uint64_t)l->timeout * 1000;
     if (l->tail != NULL)
@@ -149,8 +153,12 @@ pgloop_send(struct pgloop *l, struct pgloop_wait *w, const char *sql, int n,
     else
         l->head = w;
     l->tail = w;
+    if (!PQsendQueryParams(l->conn, sql, n, NULL, values, NULL, NULL, 0) ||
+        !PQpipelineSync(l->conn)) {
+        pgloop_down(l, ENOTCONN, PQerrorMessage(l->conn));
+        return;
+    }
     pgloop_flush(l);
-    return 0;
 }
 
 /* ---- connecting ----------------------------------------------------------- */
@@ -214,9 +222,9 @@ pgloop_connected(struct pgloop *l)
     l->state = PGL_CHECKING;
     memset(&l->listen, 0, sizeof(l->listen));
     memset(&l->check, 0, sizeof(l->check));
-    if (pgloop_send(l, &l->listen, "LISTEN userapid", 0, NULL) == -1)
-        return;
-    pgloop_send(l, &l->check, l->check_sql, 0, NULL);
+    pgloop_send(l, &l->listen, "LISTEN userapid", 0, NULL);
+    if (l->state == PGL_CHECKING)
+        pgloop_send(l, &l->check, l->check_sql, 0, NULL);
 }
 
 static void
@@ -267,6 +275,20 @@ pgloop_checked(struct pgloop *l)
     /* Notifications may have been missed while down: caches forget. */
     if (l->x.on_notify != NULL)
         l->x.on_notify(l->x.notify_arg, NULL, NULL);
+    pgloop_send_pending(l);
+}
+
+/* The statements that waited for the connection, in their order. */
+static void
+pgloop_send_pending(struct pgloop *l)
+{
+    struct pgloop_wait *w;
+
+    while (l->state == PGL_UP && (w = l->pend) != NULL) {
+        if ((l->pend = w->next) == NULL)
+            l->pend_tail = NULL;
+        pgloop_send(l, w, w->sql, w->n, w->values);
+    }
 }
 
 /* ---- answers ---------------------------------------------------------- */
@@ -369,8 +391,11 @@ pgloop_done(struct pgloop *l, struct pgloop_wait *w)
 {
     w->done = 1;
     if (w->co != NULL) {
-        w->next = l->ready;
-        l->ready = w;
+        /* Failed before its coroutine yielded: nothing to resume. */
+        if (w->waiting) {
+            w->next = l->ready;
+            l->ready = w;
+        }
         return;
     }
     if (w == &l->check && l->state == PGL_CHECKING)
@@ -398,6 +423,14 @@ pgloop_down(struct pgloop *l, int err, const char *why)
     }
     l->fd = -1;
     l->state = PGL_DOWN;
+    /* The pending ones first: they are no older than those sent. */
+    if (l->pend != NULL) {
+        l->pend_tail->next = l->head;
+        l->head = l->pend;
+        if (l->tail == NULL)
+            l->tail = l->pend_tail;
+        l->pend = l->pend_tail = NULL;
+    }
     while ((w = l->head) != NULL) {
         if ((l->head = w->next) == NULL)
             l->tail = NULL;
@@ -435,18 +468,27 @@ pgloop_exec(struct pgx *x, const char *sql, int n, const char *const *values)
         errno = EDEADLK;
         return NULL;
     }
-    if (l->state != PGL_UP) {
+    if (l->state == PGL_DOWN) {
         snprintf(x->why, sizeof(x->why), "%s", l->why);
         errno = ENOTCONN;
         return NULL;
     }
     memset(&w, 0, sizeof(w));
     w.co = coro_current();
-    if (pgloop_send(l, &w, sql, n, values) == -1) {
-        snprintf(x->why, sizeof(x->why), "%s", l->why);
-        errno = ENOTCONN;
-        return NULL;
+    if (l->state != PGL_UP) {
+        /* Being connected: sent once it is, or failed with it. */
+        w.sql = sql;
+        w.n = n;
+        w.values = values;
+        if (l->pend_tail != NULL)
+            l->pend_tail->next = &w;
+        else
+            l->pend = &w;
+        l->pend_tail = &w;
+    } else {
+        pgloop_send(l, &w, sql, n, values);
     }
+    w.waiting = !w.done;
     while (!w.done)
         coro_yield();
     if (w.res != NULL)
@@ -496,7 +538,7 @@ pgloop_new(const struct config *cfg, const char *password, int epfd,
 void
 pgloop_shutdown(struct pgloop *l)
 {
-    if (l->state == PGL_DOWN && l->head == NULL)
+    if (l->state == PGL_DOWN && l->head == NULL && l->pend == NULL)
         return;
     l->was_up = 0;
     snprintf(l->why, sizeof(l->why), "the worker stops");

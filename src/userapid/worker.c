@@ -180,6 +180,7 @@ struct worker {
     int                       refreshing;
     uint64_t                  refresh_at;
     unsigned                  refreshes;
+    uint64_t                  seen_changes; /* status->db_changes */
     struct api_response       res;
     uint32_t                  id_prefix;
     uint64_t                  id_counter;
@@ -240,6 +241,7 @@ static void     conn_task_wake(void *arg, struct coro *co);
 static void     conn_task_finish(struct worker *w, struct conn_task *t,
                     int resumed);
 static void     worker_refresh(struct worker *w);
+static void     worker_forget_local(struct worker *w);
 static void     worker_pg_tick(struct worker *w);
 static int      worker_open_store(struct worker *w);
 static void     conn_error(struct worker *w, struct conn *c, int status,
@@ -598,6 +600,8 @@ worker_open_store(struct worker *w)
         return -1;
     }
     w->api.degraded = "not connected yet";
+    /* Connecting starts now: requests that come first wait for it. */
+    pgloop_tick(w->pg, status_monotonic_ms());
     return 0;
 }
 
@@ -1323,6 +1327,7 @@ conn_handle(struct worker *w, struct conn *c)
     ar.remote_addr = c->client.addr;
     ar.secure = c->client.secure;
     if (w->pg != NULL) {
+        worker_forget_local(w);
         conn_task_start(w, c, &ar, NULL);
         return;
     }
@@ -1525,6 +1530,21 @@ conn_task_finish(struct worker *w, struct conn_task *t, int resumed)
         return;
     }
     conn_handled(w, c, rc, job, resumed);
+}
+
+/* Another worker of this host changed users or ended sessions: what this
+ * one has cached may be stale, before the database's notification says
+ * so.  A request then reads what the other worker wrote. */
+static void
+worker_forget_local(struct worker *w)
+{
+    uint64_t changes = __atomic_load_n(&w->args->status->db_changes,
+        __ATOMIC_ACQUIRE);
+
+    if (changes != w->seen_changes) {
+        w->seen_changes = changes;
+        store_forget(w->api.store);
+    }
 }
 
 /* The background task: the user count for HEAD / and /status, and now
