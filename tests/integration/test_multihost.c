@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "harness.h"
@@ -354,6 +356,76 @@ START_TEST(test_database_restart_under_traffic)
 }
 END_TEST
 
+/* A file store's users, exported and imported into the database, are
+ * the same users there: hashes, roles and creation times, so their
+ * passwords work on either host. */
+START_TEST(test_export_from_files_imports_into_postgresql)
+{
+    const char *ctl = getenv("USERAPICTL_BIN");
+    char        dir[] = "/tmp/userapid-migrate.XXXXXX", *out, *from, *to;
+    char        conf[200], *line, *save;
+    FILE       *fp;
+    int         st;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(conf, sizeof(conf), "%s/file.conf", dir);
+    fp = fopen(conf, "w");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp, "state_dir = %s\npassword_cost = 1\n", dir);
+    fclose(fp);
+    out = run_cmd(&st, "echo password1 | %s --config %s useradd --role admin "
+        "--password-stdin boss@example.com && echo password2 | %s --config %s "
+        "useradd --password-stdin clerk@example.com 2>&1", ctl, conf, ctl, conf);
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    out = run_cmd(&st, "%s --config %s export | %s --config %s import - 2>&1",
+        ctl, conf, ctl, a.conf);
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    from = run_cmd(&st, "%s --config %s export", ctl, conf);
+    ck_assert_int_eq(st, 0);
+    to = run_cmd(&st, "%s --config %s export", ctl, a.conf);
+    ck_assert_int_eq(st, 0);
+    /* Every exported line, hash and time included, is there unchanged. */
+    for (line = strtok_r(from, "\n", &save); line != NULL;
+        line = strtok_r(NULL, "\n", &save))
+        ck_assert_msg(strstr(to, line) != NULL, "missing: %s\nin: %s", line, to);
+    free(from);
+    free(to);
+    ck_assert_int_eq(login(b.port, "boss@example.com", "password1", NULL), 200);
+    ck_assert_int_eq(login(a.port, "clerk@example.com", "password2", NULL), 200);
+    out = run_cmd(&st, "rm -rf %s", dir);
+    free(out);
+}
+END_TEST
+
+/* A database without the schema: userapid says what to run and exits 3. */
+START_TEST(test_missing_schema_exits_3_naming_db_init)
+{
+    struct daemon      bare, d;
+    struct daemon_opts o = { .conf_extra = CONF, .share_db = &bare, .no_wait = 1 };
+    char              *out, *log;
+    int                st;
+
+    ck_assert_msg(harness_pg() != NULL, "needs USERAPID_TEST_PG");
+    memset(&bare, 0, sizeof(bare));
+    memset(&d, 0, sizeof(d));
+    snprintf(bare.dbname, sizeof(bare.dbname), "bare_%d", (int)getpid());
+    out = run_cmd(&st, "%s/tests/pg/pgtest createdb %s %s 2>&1",
+        getenv("USERAPID_SRCDIR"), getenv("USERAPID_TEST_PG_DIR"), bare.dbname);
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    daemon_start(&d, &o);
+    st = daemon_wait(&d, 10000);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    log = daemon_log(&d);
+    ck_assert_msg(strstr(log, "run userapictl db init") != NULL, "%s", log);
+    free(log);
+    daemon_cleanup(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -370,6 +442,11 @@ main(void)
     tcase_add_test(tc, test_role_change_on_a_seen_on_b);
     tcase_add_test(tc, test_guesses_over_two_hosts_are_limited_as_on_one);
     tcase_add_test(tc, test_database_restart_under_traffic);
+    tcase_add_test(tc, test_export_from_files_imports_into_postgresql);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("schema");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_missing_schema_exits_3_naming_db_init);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
