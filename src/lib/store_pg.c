@@ -622,6 +622,11 @@ pg_session_login(struct store *st, const char *email, const char *verified,
     int              rc;
 
     memset(out, 0, sizeof(*out));
+    if (strnlen(v[4], SESSION_ADDR_MAX + 1) > SESSION_ADDR_MAX) {
+        store_why(st, "login: address too long");
+        errno = EINVAL;
+        return -1;
+    }
     if (crypto_token_new(out->token) == -1) {
         store_why(st, "token: %s", strerror(errno));
         return -1;
