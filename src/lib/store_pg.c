@@ -64,10 +64,14 @@ pg_exec(struct store_pg *p, const char *what, const char *sql, int n,
 {
     PGresult *r = p->x->exec(p->x, sql, n, v);
 
-    if (r == NULL)
-        store_why(&p->st, "database: %s: %s", what,
-            p->x->why[0] != '\0' ? p->x->why : strerror(errno));
-    return r;
+    if (r != NULL)
+        return r;
+    /* The server's disk is full: no room to store a change. */
+    if (strcmp(p->x->sqlstate, "53100") == 0)
+        errno = ENOSPC;
+    store_why(&p->st, "database: %s: %s", what,
+        p->x->why[0] != '\0' ? p->x->why : strerror(errno));
+    return NULL;
 }
 
 /* An answer not of the shape asked for: -1, EPROTO. */
