@@ -1078,7 +1078,7 @@ END_TEST
 
 START_TEST(test_pg_stopped_server_fails_and_the_next_call_after_start_works)
 {
-    char   err[STORE_ERR_LEN] = "";
+    char   err[STORE_ERR_LEN] = "", want[256];
     size_t n;
     int    e;
 
@@ -1099,6 +1099,9 @@ START_TEST(test_pg_stopped_server_fails_and_the_next_call_after_start_works)
     errno = 0;
     ck_assert_int_eq(store_user_find(st, "a@example.com", NULL), -1);
     ck_assert_int_eq(errno, ECONNREFUSED);
+    snprintf(want, sizeof(want), "database: find: connection to server at "
+        "\"127.0.0.1\", port %d failed: Connection refused", pg_port);
+    ck_assert_str_eq(store_errmsg(st), want);
     ck_assert_msg(strstr(store_errmsg(st), PASSWORD) == NULL, "%s",
         store_errmsg(st));
     ck_assert_int_eq(sh("%s start %s >/dev/null", pgtest, pg_dir), 0);
