@@ -83,7 +83,8 @@ sync_connect_errno(PGconn *conn)
     return EIO;
 }
 
-/* A new connection into s->conn: 0, or -1 with errno and err set. */
+/* A new connection into s->conn: 0, or -1 with errno and err set to
+ * libpq's reason. */
 static int
 sync_connect(struct pgx_sync *s, char *err, size_t errlen)
 {
@@ -110,7 +111,7 @@ sync_connect(struct pgx_sync *s, char *err, size_t errlen)
         PQfinish(s->conn);
     s->conn = PQconnectdbParams(keys, vals, 1);
     if (s->conn == NULL) {
-        snprintf(err, errlen, "database: out of memory");
+        snprintf(err, errlen, "out of memory");
         errno = ENOMEM;
         return -1;
     }
@@ -119,9 +120,7 @@ sync_connect(struct pgx_sync *s, char *err, size_t errlen)
         return 0;
     }
     e = sync_connect_errno(s->conn);
-    snprintf(err, errlen, "database: ");
-    sync_message(s, PQerrorMessage(s->conn), err + strlen(err),
-        errlen - strlen(err));
+    sync_message(s, PQerrorMessage(s->conn), err, errlen);
     PQfinish(s->conn);
     s->conn = NULL;
     errno = e;
@@ -147,8 +146,9 @@ pgx_sync_open(const char *conninfo, const char *password, long timeout,
     s->timeout = timeout > 0 ? timeout : 1;
     s->x.exec = sync_exec;
     s->x.close = sync_close;
-    if (sync_connect(s, err, errlen) == -1) {
+    if (sync_connect(s, s->x.why, sizeof(s->x.why)) == -1) {
         e = errno;
+        snprintf(err, errlen, "database: %s", s->x.why);
         sync_close(&s->x);
         errno = e;
         return NULL;

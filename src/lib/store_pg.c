@@ -70,10 +70,14 @@ pg_exec(struct store_pg *p, const char *what, const char *sql, int n,
 {
     PGresult *r = p->x->exec(p->x, sql, n, v);
 
-    if (r == NULL)
-        store_why(&p->st, "database: %s: %s", what,
-            p->x->why[0] != '\0' ? p->x->why : strerror(errno));
-    return r;
+    if (r != NULL)
+        return r;
+    /* The server's disk is full: no room to store a change. */
+    if (strcmp(p->x->sqlstate, "53100") == 0)
+        errno = ENOSPC;
+    store_why(&p->st, "database: %s: %s", what,
+        p->x->why[0] != '\0' ? p->x->why : strerror(errno));
+    return NULL;
 }
 
 /* An answer not of the shape asked for: -1, EPROTO. */
@@ -646,6 +650,11 @@ pg_session_login(struct store *st, const char *email, const char *verified,
     int              rc;
 
     memset(out, 0, sizeof(*out));
+    if (strnlen(v[4], SESSION_ADDR_MAX + 1) > SESSION_ADDR_MAX) {
+        store_why(st, "login: address too long");
+        errno = EINVAL;
+        return -1;
+    }
     if (crypto_token_new(out->token) == -1) {
         store_why(st, "token: %s", strerror(errno));
         return -1;

@@ -11,8 +11,9 @@
  * PostgreSQL only: several handles (as several hosts) racing on one
  * email, on the last two admins and on the first admin; a stopped and a
  * restarted server; a wrong password (EACCES, never in the message); a
- * missing schema; store_pg_init run twice and at once; the statement
- * timeout; notifications.
+ * missing schema; store_pg_init run twice and at once; the session's
+ * settings and the statement timeout; notifications; sweeps of at most
+ * max rows, stale login counts included.
  *
  * One server (tests/pg/pgtest) is started by main for the whole binary;
  * when it cannot be, every PostgreSQL case fails saying why.
@@ -700,6 +701,34 @@ START_TEST(test_expired_sessions_are_gone_and_swept)
 }
 END_TEST
 
+START_TEST(test_pg_sweep_takes_at_most_max_and_stale_login_counts)
+{
+    char   t[64];
+    size_t n;
+    int    i;
+
+    set_defaults();
+    cfg.session_ttl = 1;
+    cfg.max_sessions_per_user = 10;
+    cfg.login_window = 1;
+    cfg.registration_window = 1;
+    open_store(PG_STORE);
+    add_user("a@example.com", USERDB_ROLE_USER, "$h$a");
+    for (i = 0; i < 3; i++)
+        login("a@example.com", "$h$a", t);
+    /* An account, an address, their pair and a registration. */
+    ck_assert_int_eq(store_login_begin(st, "a@example.com", "10.0.3.1"), 0);
+    ck_assert_int_eq(store_register(st, "10.0.3.2"), 0);
+    usleep(2100 * 1000);
+    ck_assert_int_eq(store_session_count(st, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    /* At most max of each kind. */
+    ck_assert_int_eq(store_sweep(st, 2), 2 + 4);
+    ck_assert_int_eq(store_sweep(st, 2), 1);
+    ck_assert_int_eq(store_sweep(st, 2), 0);
+}
+END_TEST
+
 /* ---- login throttle (both stores) --------------------------------------- */
 
 START_TEST(test_address_is_locked_out_after_max_failures)
@@ -1049,7 +1078,7 @@ END_TEST
 
 START_TEST(test_pg_stopped_server_fails_and_the_next_call_after_start_works)
 {
-    char   err[STORE_ERR_LEN] = "";
+    char   err[STORE_ERR_LEN] = "", want[256];
     size_t n;
     int    e;
 
@@ -1070,6 +1099,9 @@ START_TEST(test_pg_stopped_server_fails_and_the_next_call_after_start_works)
     errno = 0;
     ck_assert_int_eq(store_user_find(st, "a@example.com", NULL), -1);
     ck_assert_int_eq(errno, ECONNREFUSED);
+    snprintf(want, sizeof(want), "database: find: connection to server at "
+        "\"127.0.0.1\", port %d failed: Connection refused", pg_port);
+    ck_assert_str_eq(store_errmsg(st), want);
     ck_assert_msg(strstr(store_errmsg(st), PASSWORD) == NULL, "%s",
         store_errmsg(st));
     ck_assert_int_eq(sh("%s start %s >/dev/null", pgtest, pg_dir), 0);
@@ -1281,6 +1313,7 @@ store_suite(void)
     tcase_add_test(tc, test_pg_init_twice_and_from_two_hosts_at_once_is_fine);
     tcase_add_test(tc, test_pg_sync_session_settings_and_statement_timeout_is_etimedout);
     tcase_add_test(tc, test_pg_changes_and_revocations_are_notified);
+    tcase_add_test(tc, test_pg_sweep_takes_at_most_max_and_stale_login_counts);
     suite_add_tcase(s, tc);
     return s;
 }
