@@ -346,8 +346,7 @@ config_read(const struct config_source *src, struct config *c, char *err,
         return -1;
     /* Unset, the account's limit is ten times the address's. */
     if (c->login_account_max_failures == 0)
-        c->login_account_max_failures = c->login_max_failures > 100000 ?
-            1000000 : 10 * c->login_max_failures;
+        c->login_account_max_failures = 10 * c->login_max_failures;
     return config_check(c, err, errlen);
 }
 
@@ -1335,6 +1334,8 @@ config_cors_allowed(const struct config *c, const char *origin, size_t len)
 static int
 config_set_login_account_max_failures(struct config_ctx *ctx, const char *value)
 {
-    return config_range(ctx, value, 1, 1000000, "",
+    /* Up to ten times login_max_failures' top, so that its default is
+     * always above it. */
+    return config_range(ctx, value, 1, 10000000, "",
         &ctx->c->login_account_max_failures);
 }

@@ -183,7 +183,6 @@ static int      userdb_parse_line(const char *, size_t,
                     struct userdb_fields *, char *, size_t);
 static int      userdb_email_ok(const char *, size_t, char *, size_t);
 static int      userdb_hash_ok(const char *, size_t, char *, size_t);
-static int      userdb_role_parse(const char *, size_t);
 static int      userdb_time_parse(const char *, size_t, int64_t *);
 static void     userdb_quote(const char *, size_t, char *, size_t);
 static int      userdb_header_version(const char *, size_t);
@@ -1573,7 +1572,7 @@ userdb_hash_ok(const char *p, size_t len, char *why, size_t whylen)
     return 0;
 }
 
-static int
+int
 userdb_role_parse(const char *p, size_t len)
 {
     if (len == 5 && memcmp(p, "admin", 5) == 0)

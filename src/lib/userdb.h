@@ -183,5 +183,7 @@ int         userdb_email_valid(const char *s, size_t len);
 
 /* "admin", "user", or NULL. */
 const char *userdb_role_name(int role);
+/* The role named p[0..len) ("admin", "user"), or 0 for anything else. */
+int         userdb_role_parse(const char *p, size_t len);
 
 #endif

@@ -403,11 +403,9 @@ api_status_get(struct api_ctx *ctx, const struct api_request *req,
 static int
 api_parse_role(const char *s, size_t len)
 {
-    if (len == 5 && memcmp(s, "admin", 5) == 0)
-        return USERDB_ROLE_ADMIN;
-    if (len == 4 && memcmp(s, "user", 4) == 0)
-        return USERDB_ROLE_USER;
-    return -1;
+    int role = userdb_role_parse(s, len);
+
+    return role != 0 ? role : -1;
 }
 
 /* Length rules for a new password.  0, or -1 with r answered 400. */

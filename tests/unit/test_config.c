@@ -1139,6 +1139,34 @@ START_TEST(test_session_keys_bounds)
 }
 END_TEST
 
+/* The top of login_max_failures' range is accepted: the account's
+ * limit, ten times it unless set, stays above it; the store's keys have
+ * their documented defaults. */
+START_TEST(test_login_limits_at_the_top_and_store_defaults)
+{
+    struct config_source src;
+    struct config        c;
+    char                 err[CONFIG_ERR_LEN] = "";
+
+    memset(&src, 0, sizeof(src));
+    src.config_path = conf_path;
+    conf_write("login_max_failures = 1000000\n");
+    ck_assert_msg(config_read(&src, &c, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(c.login_max_failures, 1000000);
+    ck_assert_int_eq(c.login_account_max_failures, 10000000);
+    ck_assert_int_eq(c.storage, CONFIG_STORAGE_FILE);
+    ck_assert_str_eq(c.database_url, "");
+    ck_assert_int_eq(c.database_timeout, 5);
+    ck_assert_int_eq(c.session_cache_ttl, 1);
+    conf_write("login_account_max_failures = 10000001\n");
+    ck_assert_int_eq(config_read(&src, &c, err, sizeof(err)), -1);
+    conf_write("storage = postgresql\n");
+    ck_assert_int_eq(config_read(&src, &c, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "storage = postgresql needs database_url") != NULL,
+        "%s", err);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1227,6 +1255,7 @@ config_suite(void)
     tcase_add_test(tc, test_config_set_listen_duplicate_is_rejected);
     tcase_add_test(tc, test_config_set_listen_bad_replace_keeps_list);
     tcase_add_test(tc, test_config_set_errors_name_key_without_file);
+    tcase_add_test(tc, test_login_limits_at_the_top_and_store_defaults);
     suite_add_tcase(s, tc);
     return s;
 }
