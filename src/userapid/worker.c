@@ -124,6 +124,8 @@ struct conn {
     unsigned            head_started : 1;
     unsigned            zombie : 1;     /* closed while its job runs */
     unsigned            counted : 1;    /* holds a per-address connection */
+    unsigned            fwd_counted : 1; /* its request holds one for the
+                                           client a trusted proxy named */
     struct tls_conn    *tls;            /* NULL: plain HTTP */
     struct netaddr      peer;           /* the socket's peer, or a PROXY
                                            header's source */
@@ -216,6 +218,8 @@ static enum conn_step conn_step_linger(struct worker *w, struct conn *c);
 static enum conn_step conn_step_proxy(struct worker *w, struct conn *c);
 static enum conn_step conn_step_handshake(struct worker *w, struct conn *c);
 static int      conn_claim_address(struct worker *w, struct conn *c);
+static int      conn_claim_forwarded(struct worker *w, struct conn *c);
+static void     conn_release_forwarded(struct worker *w, struct conn *c);
 static enum conn_step conn_step_head(struct worker *w, struct conn *c,
                     int *progress);
 static enum conn_step conn_step_body(struct worker *w, struct conn *c,
@@ -866,6 +870,7 @@ conn_close(struct worker *w, struct conn *c)
     c->fd = -1;
     if (c->counted)
         throttle_conn_release(w->args->throttle, c->remote, w->args->slot_index);
+    conn_release_forwarded(w, c);
     status_conn_release(w->args->status, w->args->slot);
     if (c->job != NULL) {
         /* The hashing thread may still write into c->job: free both
@@ -1326,6 +1331,13 @@ conn_handle(struct worker *w, struct conn *c)
     client_resolve(w->cfg, &c->peer, c->tls != NULL, &c->io->req, &c->client);
     ar.remote_addr = c->client.addr;
     ar.secure = c->client.secure;
+    if (conn_claim_forwarded(w, c) == -1) {
+        api_response_reset(&w->res);
+        api_error(&w->res, 503, "too many requests from your address at once");
+        buf_append_str(&w->res.headers, "Retry-After: 1\r\n");
+        conn_handled(w, c, API_DONE, NULL, 0);
+        return;
+    }
     if (w->pg != NULL) {
         worker_forget_local(w);
         conn_task_start(w, c, &ar, NULL);
@@ -1586,6 +1598,36 @@ worker_pg_tick(struct worker *w)
     pgloop_run_ready(w->pg);
 }
 
+/*
+ * A trusted proxy's connection is not held to max_connections_per_ip;
+ * the client it names is, for as long as its request is being answered:
+ * a proxy multiplexes clients over its connections, so a client's
+ * requests in flight are what its connections would be.  0, or -1 when
+ * that client is at its limit.
+ */
+static int
+conn_claim_forwarded(struct worker *w, struct conn *c)
+{
+    if (c->counted || strcmp(c->client.addr, c->remote) == 0)
+        return 0;
+    if (throttle_conn_acquire(w->args->throttle, c->client.addr,
+        w->args->slot_index, w->cfg->max_connections_per_ip) == -1)
+        return -1;
+    c->fwd_counted = 1;
+    return 0;
+}
+
+/* The forwarded client's request is answered (or will never be). */
+static void
+conn_release_forwarded(struct worker *w, struct conn *c)
+{
+    if (!c->fwd_counted)
+        return;
+    throttle_conn_release(w->args->throttle, c->client.addr,
+        w->args->slot_index);
+    c->fwd_counted = 0;
+}
+
 /* Queues the answer in w->res for c's request and moves to the next. */
 static void
 conn_respond(struct worker *w, struct conn *c)
@@ -1594,6 +1636,7 @@ conn_respond(struct worker *w, struct conn *c)
     char                 path[512];
     int                  keep;
 
+    conn_release_forwarded(w, c);
     keep = req->keep_alive && !w->draining && w->cfg->keepalive_timeout > 0;
     api_cors(w->cfg, req, &w->res.headers);
     /* The path is for the access log only: no copy when it is off. */

@@ -106,6 +106,68 @@ create(const char *email, const char *pw)
     free(r);
 }
 
+/* n registrations at once (tag-N@example.com), each on its own
+ * connection, with header more (may be ""); counts the 201s and the
+ * 503s, which must be all of them. */
+static void
+puts_at_once(int n, const char *tag, const char *more, int *ok, int *busy)
+{
+    char  body[128], req[1024], *r;
+    int   fds[64], i;
+
+    ck_assert_int_le(n, 64);
+    *ok = *busy = 0;
+    for (i = 0; i < n; i++) {
+        fds[i] = http_connect(d.port);
+        ck_assert_int_ge(fds[i], 0);
+    }
+    for (i = 0; i < n; i++) {
+        snprintf(body, sizeof(body), "{\"email\":\"%s-%d@example.com\","
+            "\"password\":\"password1\"}", tag, i);
+        snprintf(req, sizeof(req), "PUT / HTTP/1.1\r\nHost: t\r\n%s"
+            "Connection: close\r\nContent-Type: application/json\r\n"
+            "Content-Length: %zu\r\n\r\n%s", more, strlen(body), body);
+        http_send_str(fds[i], req);
+    }
+    for (i = 0; i < n; i++) {
+        r = http_recv_response(fds[i], 10000);
+        ck_assert_ptr_nonnull(r);
+        if (http_status(r) == 503) {
+            ck_assert_msg(strstr(r, "too many requests from your address at "
+                "once") != NULL && strstr(r, "\r\nRetry-After: 1\r\n") != NULL,
+                "%s", r);
+            (*busy)++;
+        } else {
+            ck_assert_msg(http_status(r) == 201, "%s", r);
+            (*ok)++;
+        }
+        free(r);
+        close(fds[i]);
+    }
+}
+
+/* max_connections_per_ip holds for a client behind a trusted proxy, as its
+ * requests in flight; not for the proxy itself. */
+START_TEST(test_forwarded_clients_are_held_to_the_per_address_cap)
+{
+    int ok, busy;
+
+    start(NULL, "trusted_proxies = 127.0.0.1\nmax_connections_per_ip = 2\n");
+    puts_at_once(48, "a", "X-Forwarded-For: 203.0.113.7\r\n", &ok, &busy);
+    fprintf(stderr, "test_proxy: 48 registrations at once from one forwarded "
+        "client, max_connections_per_ip = 2: %d x 201, %d x 503\n", ok, busy);
+    ck_assert_int_ge(ok, 2);
+    ck_assert_int_ge(busy, 1);
+    ck_assert_int_eq(ok + busy, 48);
+    /* Its slots came back; the proxy's own requests are not held. */
+    puts_at_once(1, "b", "X-Forwarded-For: 203.0.113.7\r\n", &ok, &busy);
+    ck_assert_int_eq(ok, 1);
+    puts_at_once(48, "c", "", &ok, &busy);
+    ck_assert_int_eq(ok, 48);
+    ck_assert_int_eq(busy, 0);
+}
+END_TEST
+
 /* ---- X-Forwarded-For ---------------------------------------------------- */
 
 START_TEST(test_forwarded_headers_from_trusted_proxies_only)
@@ -383,6 +445,7 @@ main(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_forwarded_headers_from_trusted_proxies_only);
+    tcase_add_test(tc, test_forwarded_clients_are_held_to_the_per_address_cap);
     tcase_add_test(tc, test_proxy_protocol_v1_and_v2);
     tcase_add_test(tc, test_proxy_header_times_out);
     tcase_add_test(tc, test_proxy_protocol_before_tls);
