@@ -200,6 +200,40 @@ START_TEST(test_every_route_over_tls)
 }
 END_TEST
 
+/* An SSLv3 ClientHello (RFC 6101) offering TLS_RSA_WITH_AES_128_CBC_SHA
+ * and 3DES gets a fatal alert (record 21, level 2) or nothing, and the
+ * connection is closed. */
+static void
+sslv3_refused(void)
+{
+    static const unsigned char hello[] = {
+        0x16, 0x03, 0x00, 0x00, 0x2f,               /* handshake, SSL 3.0 */
+        0x01, 0x00, 0x00, 0x2b, 0x03, 0x00,         /* ClientHello, 3.0 */
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+        0x00,                                       /* no session id */
+        0x00, 0x04, 0x00, 0x2f, 0x00, 0x0a,         /* two suites */
+        0x01, 0x00,                                 /* no compression */
+    };
+    char   *in;
+    size_t  len = 0;
+    int     fd = http_connect(tls_port);
+
+    ck_assert_int_ge(fd, 0);
+    http_send(fd, (const char *)hello, sizeof(hello));
+    in = http_recv_all(fd, 3000, &len);
+    /* Either nothing, or a fatal alert (OpenSSL says handshake_failure,
+     * 40, to a hello without a version it takes; protocol_version is 70);
+     * never a ServerHello (22). */
+    ck_assert_msg(len == 0 || (len == 7 && (unsigned char)in[0] == 21 &&
+        (unsigned char)in[5] == 2 && ((unsigned char)in[6] == 40 ||
+        (unsigned char)in[6] == 70)), "%zu bytes, the first %d", len,
+        len > 0 ? (unsigned char)in[0] : -1);
+    free(in);
+    ck_assert(http_closed(fd, 1000));
+    close(fd);
+}
+
 /* TLS 1.1, SSLv3 and plain HTTP get no service and no lingering slot. */
 START_TEST(test_old_protocols_and_plain_http_are_refused_at_once)
 {
@@ -213,10 +247,10 @@ START_TEST(test_old_protocols_and_plain_http_are_refused_at_once)
     ck_assert_msg(strstr(out, "alert protocol version") != NULL ||
         strstr(out, "no protocols available") != NULL, "%s", out);
     free(out);
-    out = run_cmd(&st, "echo | openssl s_client -connect 127.0.0.1:%d -ssl3 2>&1",
-        tls_port);
-    ck_assert_int_ne(WEXITSTATUS(st), 0);
-    free(out);
+    /* Debian's openssl cannot speak SSLv3 any more: the ClientHello is
+     * written here, and the answer is a fatal alert, then the end of the
+     * connection. */
+    sslv3_refused();
     for (i = 0; i < 20; i++) {
         out = http_exchange(tls_port, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 3000);
         /* Closed without an answer: nothing that parses as HTTP. */
