@@ -257,10 +257,10 @@ START_TEST(test_old_protocols_and_plain_http_are_refused_at_once)
         ck_assert_int_eq(http_status(out), -1);
         free(out);
     }
-    /* Nothing left counted but the asking connection, well before the
-     * 2 s header_timeout would have ended a lingering one (a loaded
-     * machine may take a moment to run the closes). */
-    for (i = 0; i < 80 && connections() != 1; i++)
+    /* Nothing left counted but the asking connection, before the 2 s
+     * header_timeout would have ended a lingering one (a loaded machine
+     * may take a moment to run the closes). */
+    for (i = 0; i < 150 && connections() != 1; i++)
         sleep_ms(10);
     ck_assert_int_eq(connections(), 1);
 }
