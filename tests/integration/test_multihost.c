@@ -426,6 +426,79 @@ START_TEST(test_missing_schema_exits_3_naming_db_init)
 }
 END_TEST
 
+/* userapictl on a's configuration (the database), its output and exit
+ * status. */
+static char *
+ctl(int *st, const char *input, const char *fmt, const char *arg)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd), fmt, arg);
+    if (input != NULL)
+        return run_cmd(st, "echo %s | %s --config %s %s 2>&1", input,
+            getenv("USERAPICTL_BIN"), a.conf, cmd);
+    return run_cmd(st, "%s --config %s %s 2>&1", getenv("USERAPICTL_BIN"),
+        a.conf, cmd);
+}
+
+/* Every userapictl command works on the database, and what it does is
+ * what both hosts answer by. */
+START_TEST(test_userapictl_commands_on_postgresql)
+{
+    char  tok[64], *out;
+    int   st, i;
+
+    out = ctl(&st, "password1", "useradd --password-stdin %s", "ops@example.com");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    out = ctl(&st, "password1", "useradd --password-stdin %s", "ops@example.com");
+    ck_assert_int_eq(WEXITSTATUS(st), 5);
+    free(out);
+    ck_assert_int_eq(login(b.port, "ops@example.com", "password1", tok), 200);
+    out = ctl(&st, NULL, "sessions %s", "ops@example.com");
+    ck_assert_msg(st == 0 && strstr(out, "ops@example.com") != NULL, "%s", out);
+    free(out);
+    out = ctl(&st, NULL, "role %s admin", "ops@example.com");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    ck_assert_int_ge(until_status(b.port, "/users/admin@localhost", tok, 200,
+        now_us()), 0);
+    out = ctl(&st, NULL, "show %s", "ops@example.com");
+    ck_assert_msg(st == 0 && strstr(out, "admin") != NULL, "%s", out);
+    free(out);
+    out = ctl(&st, "password2", "passwd --password-stdin %s", "ops@example.com");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    ck_assert_int_ge(until_status(b.port, "/", tok, 403, now_us()), 0);
+    ck_assert_int_eq(login(a.port, "ops@example.com", "password2", tok), 200);
+    out = ctl(&st, NULL, "revoke %s", "ops@example.com");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    ck_assert_int_ge(until_status(a.port, "/", tok, 403, now_us()), 0);
+    /* A locked-out address, listed and lifted. */
+    for (i = 0; i < 5; i++)
+        ck_assert_int_eq(login(b.port, "ops@example.com", "wrong-guess", NULL), 401);
+    ck_assert_int_eq(login(a.port, "ops@example.com", "password2", NULL), 429);
+    out = ctl(&st, NULL, "lockouts%s", "");
+    ck_assert_msg(st == 0 && strstr(out, "127.0.0.1") != NULL, "%s", out);
+    free(out);
+    out = ctl(&st, NULL, "unlock %s", "127.0.0.1");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    ck_assert_int_eq(login(a.port, "ops@example.com", "password2", NULL), 200);
+    out = ctl(&st, NULL, "check%s", "");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    out = ctl(&st, NULL, "userdel %s", "ops@example.com");
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    out = ctl(&st, NULL, "show %s", "ops@example.com");
+    ck_assert_int_eq(WEXITSTATUS(st), 4);
+    free(out);
+    ck_assert_int_eq(login(b.port, "ops@example.com", "password2", NULL), 401);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -443,6 +516,7 @@ main(void)
     tcase_add_test(tc, test_guesses_over_two_hosts_are_limited_as_on_one);
     tcase_add_test(tc, test_database_restart_under_traffic);
     tcase_add_test(tc, test_export_from_files_imports_into_postgresql);
+    tcase_add_test(tc, test_userapictl_commands_on_postgresql);
     suite_add_tcase(s, tc);
     tc = tcase_create("schema");
     tcase_set_timeout(tc, 30);
