@@ -104,6 +104,7 @@ struct master {
     int                  ncrashes;
     uint64_t             watchdog_ms;   /* 0: no watchdog */
     uint64_t             watchdog_next;
+    int                  db_down;       /* what STATUS= says of the database */
     uint64_t             now;
     int                  exit_status;
 };
@@ -140,6 +141,7 @@ static int   master_poll_timeout(struct master *m);
 static int   master_count(struct master *m, int generation, int ready_only);
 static void  master_update_status(struct master *m);
 static void  master_notify_status(struct master *m, const char *prefix);
+static void  master_db_status(struct master *m);
 static int   master_live_workers(struct master *m);
 static void  master_raise_nofile(const struct config *c);
 
@@ -784,6 +786,25 @@ master_update_status(struct master *m)
         master_count(m, m->gen, 1), __ATOMIC_RELAXED);
 }
 
+/* The status text follows the workers' database connections: degraded
+ * while a ready worker has none, said once per change. */
+static void
+master_db_status(struct master *m)
+{
+    int i, down = 0;
+
+    if (m->cfg.storage != CONFIG_STORAGE_POSTGRESQL)
+        return;
+    for (i = 0; i < STATUS_MAX_SLOTS && !down; i++)
+        if (m->workers[i].pid > 0 && m->workers[i].ready &&
+            __atomic_load_n(&m->status->slots[i].db_down, __ATOMIC_RELAXED))
+            down = 1;
+    if (down == m->db_down)
+        return;
+    m->db_down = down;
+    master_notify_status(m, "");
+}
+
 static void
 master_notify_status(struct master *m, const char *prefix)
 {
@@ -805,8 +826,10 @@ master_notify_status(struct master *m, const char *prefix)
             len += (size_t)n;
         }
     }
-    sd_notifyf(0, "%sSTATUS=Serving on %s with %d/%d workers", prefix, listen,
-        master_count(m, m->gen, 1), config_worker_count(&m->cfg));
+    sd_notifyf(0, "%sSTATUS=%s on %s with %d/%d workers", prefix,
+        m->db_down ? "Degraded, the database cannot be reached: serving" :
+        "Serving", listen, master_count(m, m->gen, 1),
+        config_worker_count(&m->cfg));
 }
 
 static void
@@ -1015,6 +1038,7 @@ master_timers(struct master *m)
                 "worker respawned");
         }
     }
+    master_db_status(m);
     if (m->tickets != NULL && tls_tickets_rotate(m->tickets,
         (int64_t)(m->now / 1000)) == -1)
         log_msg(LOG_ERR, "TLS: cannot make a new ticket key: %s", strerror(errno));

@@ -638,5 +638,6 @@ pgloop_up(const struct pgloop *l, const char **why)
 {
     if (why != NULL)
         *why = l->why;
-    return l->state == PGL_UP;
+    /* While connecting, statements wait for the connection: not down. */
+    return l->state != PGL_DOWN;
 }

@@ -63,7 +63,8 @@ int            pgloop_timeout_ms(const struct pgloop *l, uint64_t now_ms);
 /* Resumes the coroutines whose statements are answered. */
 void           pgloop_run_ready(struct pgloop *l);
 
-/* 1 when statements can be run now; else 0, with why saying why not. */
+/* 1 when statements can be run, now or once the connection being made
+ * is; 0 while there is none (they fail at once), with why saying why. */
 int            pgloop_up(const struct pgloop *l, const char **why);
 
 /* Fails every waiting statement (ENOTCONN) and closes the connection, for

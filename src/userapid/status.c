@@ -78,5 +78,6 @@ status_slot_clear(struct status *st, struct status_slot *slot)
         __atomic_sub_fetch(&st->connections, n, __ATOMIC_ACQ_REL);
     __atomic_store_n(&slot->heartbeat_ms, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->requests, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->db_down, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->pid, 0, __ATOMIC_RELEASE);
 }

@@ -25,6 +25,7 @@ struct status_slot {
     uint64_t  heartbeat_ms;     /* CLOCK_MONOTONIC, set each loop turn */
     long      connections;      /* open connections of this worker */
     uint64_t  requests;         /* answered requests */
+    int       db_down;          /* its database connection is not up */
 } __attribute__((aligned(64)));
 
 struct status {

@@ -603,7 +603,6 @@ worker_open_store(struct worker *w)
         w->pg = NULL;
         return -1;
     }
-    w->api.degraded = "not connected yet";
     /* Connecting starts now: requests that come first wait for it. */
     pgloop_tick(w->pg, status_monotonic_ms());
     return 0;
@@ -1584,6 +1583,8 @@ worker_pg_tick(struct worker *w)
 
     pgloop_tick(w->pg, w->now_ms);
     w->api.degraded = pgloop_up(w->pg, &why) ? NULL : why;
+    __atomic_store_n(&w->args->slot->db_down, w->api.degraded != NULL,
+        __ATOMIC_RELAXED);
     if (w->api.degraded == NULL && !w->refreshing &&
         w->now_ms >= w->refresh_at && !w->draining) {
         w->refresh_at = w->now_ms + REFRESH_MS;

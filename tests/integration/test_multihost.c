@@ -499,6 +499,35 @@ START_TEST(test_userapictl_commands_on_postgresql)
 }
 END_TEST
 
+/* systemd's status text says when the database is away, and when it is
+ * back. */
+START_TEST(test_status_text_follows_the_database)
+{
+    struct daemon      c;
+    struct daemon_opts oc = { .conf_extra = CONF, .share_db = &a, .notify = 1 };
+    char              *out;
+    int                st;
+
+    memset(&c, 0, sizeof(c));
+    daemon_start(&c, &oc);
+    ck_assert(daemon_notify_wait(&c, "READY=1", 5000));
+    c.notify_len = 0;
+    out = run_cmd(&st, "%s/tests/pg/pgtest stop %s 2>&1", getenv("USERAPID_SRCDIR"),
+        getenv("USERAPID_TEST_PG_DIR"));
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    ck_assert(daemon_notify_wait(&c, "STATUS=Degraded, the database cannot be "
+        "reached: serving on 127.0.0.1:", 5000));
+    c.notify_len = 0;
+    out = run_cmd(&st, "%s/tests/pg/pgtest start %s 2>&1", getenv("USERAPID_SRCDIR"),
+        getenv("USERAPID_TEST_PG_DIR"));
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+    ck_assert(daemon_notify_wait(&c, "STATUS=Serving on 127.0.0.1:", 10000));
+    daemon_cleanup(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -517,6 +546,7 @@ main(void)
     tcase_add_test(tc, test_database_restart_under_traffic);
     tcase_add_test(tc, test_export_from_files_imports_into_postgresql);
     tcase_add_test(tc, test_userapictl_commands_on_postgresql);
+    tcase_add_test(tc, test_status_text_follows_the_database);
     suite_add_tcase(s, tc);
     tc = tcase_create("schema");
     tcase_set_timeout(tc, 30);
