@@ -108,9 +108,13 @@ setup(void)
     ck_assert_int_eq(login(a.port, "admin@localhost", admin_pw, admin_tok), 200);
 }
 
+static void pg_signal(const char *sig);
+
 static void
 teardown(void)
 {
+    /* A test that stopped the server and failed must not leave it so. */
+    pg_signal("CONT");
     daemon_cleanup(&a);
     daemon_cleanup(&b);
 }
@@ -321,6 +325,9 @@ START_TEST(test_database_restart_under_traffic)
     r = call(a.port, "HEAD", "/", NULL, NULL);
     ck_assert_ptr_nonnull(strstr(r, "\r\nX-Userapid-Status: degraded\r\n"));
     free(r);
+    r = call(b.port, "GET", "/status", NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(http_body(r), "\"status\":\"degraded\","));
+    free(r);
     before = w[0].ok + w[1].ok;
     out = run_cmd(&st, "%s/tests/pg/pgtest start %s 2>&1", getenv("USERAPID_SRCDIR"),
         getenv("USERAPID_TEST_PG_DIR"));
@@ -528,6 +535,74 @@ START_TEST(test_status_text_follows_the_database)
 }
 END_TEST
 
+/* Sends SIGSTOP or SIGCONT to every process of the tests' server. */
+static void
+pg_signal(const char *sig)
+{
+    char *out;
+    int   st;
+
+    /* The postmaster's pid is the first line of its pid file; its
+     * children are the backends. */
+    out = run_cmd(&st, "p=$(head -1 %s/data/postmaster.pid) && "
+        "kill -%s $p $(pgrep -P $p) 2>&1", getenv("USERAPID_TEST_PG_DIR"), sig);
+    ck_assert_msg(st == 0, "%s", out);
+    free(out);
+}
+
+/* A database that stops answering: what needs it gets 503 within
+ * database_timeout (2 s here) and a margin, what does not (HEAD /,
+ * /status) is not delayed at all; when it answers again, so does
+ * userapid. */
+START_TEST(test_a_silent_database_delays_only_what_needs_it)
+{
+    char    *r;
+    uint64_t t;
+
+    pg_signal("STOP");
+    t = now_us();
+    r = call(a.port, "PUT", "/", NULL, "email=slow@example.com&password=password1");
+    t = now_us() - t;
+    ck_assert_msg(http_status(r) == 503 && strstr(r, "\r\nRetry-After: 2\r\n")
+        != NULL, "%s", r);
+    free(r);
+    fprintf(stderr, "test_multihost: a PUT while the database is silent: "
+        "503 after %lu ms\n", (unsigned long)(t / 1000));
+    ck_assert_uint_ge(t, 1900000);
+    ck_assert_uint_lt(t, 3500000);
+    /* Meanwhile, and with a statement of another request out, HEAD / and
+     * /status answer at once, on every worker. */
+    {
+        int  fd = http_connect(b.port), i;
+        char req[256];
+
+        ck_assert_int_ge(fd, 0);
+        snprintf(req, sizeof(req), "PUT / HTTP/1.1\r\nHost: t\r\nContent-Type: "
+            "application/x-www-form-urlencoded\r\nContent-Length: 42\r\n\r\n"
+            "email=slow2@example.com&password=password1");
+        http_send_str(fd, req);
+        t = now_us();
+        for (i = 0; i < 8; i++) {
+            ck_assert_int_eq(status_of(i % 2 ? a.port : b.port, "HEAD", "/",
+                NULL, NULL), 200);
+            ck_assert_int_eq(status_of(i % 2 ? a.port : b.port, "GET",
+                "/status", NULL, NULL), 200);
+        }
+        t = now_us() - t;
+        ck_assert_uint_lt(t, 500000);
+        r = http_recv_response(fd, 5000);
+        ck_assert_int_eq(http_status(r), 503);
+        free(r);
+        close(fd);
+    }
+    pg_signal("CONT");
+    t = now_us();
+    while (status_of(a.port, "PUT", "/", NULL,
+        "email=slow@example.com&password=password1") != 201)
+        ck_assert_uint_lt(now_us() - t, 10000000);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -547,6 +622,7 @@ main(void)
     tcase_add_test(tc, test_export_from_files_imports_into_postgresql);
     tcase_add_test(tc, test_userapictl_commands_on_postgresql);
     tcase_add_test(tc, test_status_text_follows_the_database);
+    tcase_add_test(tc, test_a_silent_database_delays_only_what_needs_it);
     suite_add_tcase(s, tc);
     tc = tcase_create("schema");
     tcase_set_timeout(tc, 30);
