@@ -1802,9 +1802,14 @@ conn_timer_update(struct worker *w, struct conn *c)
         conn_timer_set(w, c, TIMER_HEADER, 0);
         return;
     }
-    /* Idle: no bytes of a request.  Give the read buffer back. */
-    if (c->io != NULL && c->io->in_len == 0)
+    /* Idle: no bytes of a request.  Give the read buffer back, and the
+     * answer's and the body's, so that an idle keep-alive connection
+     * costs struct conn and nothing more. */
+    if (c->io != NULL && c->io->in_len == 0) {
         conn_io_put(w, c);
+        buf_free(&c->out);
+        buf_free(&c->body);
+    }
     if (c->requests == 0)
         conn_timer_set(w, c, TIMER_HEADER, 0);
     else
