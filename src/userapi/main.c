@@ -85,8 +85,7 @@ static const struct ua_command ua_commands[] = {
       "show the logged-in user and when the session expires" },
     { "users",    ua_users,    UA_F_PAGE | UA_F_ALL, UA_OPERAND_NONE,
       "[--limit N] [--after CURSOR] [--search PREFIX] [--all]",
-      "list the users (an administrator sees all, a user only themself), "
-      "a page at a time with --limit, --after or --search" },
+      "list the users (an administrator sees all, a user only themself)" },
     { "show",     ua_show,     0, UA_OPERAND_EMAIL, "EMAIL",
       "show one user (administrators, or the user themself)" },
     { "role",     ua_role,     0, UA_OPERAND_EMAIL_ROLE, "EMAIL admin|user",
