@@ -84,8 +84,10 @@ int
 encoding_base64url_encode(const char *s, size_t len, char *out, size_t outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t               i, o = 0, need = len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
+    size_t               i, o = 0, need;
     uint32_t             v;
+
+    need = len / 3 * 4 + (len % 3 != 0 ? len % 3 + 1 : 0);
 
     if (need >= outlen)
         return -1;
@@ -118,10 +120,11 @@ encoding_b64_value(int c)
 long
 encoding_base64url_decode(const char *s, size_t len, char *out, size_t outlen)
 {
-    size_t   i, o = 0, need = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    size_t   i, o = 0, need;
     uint32_t v = 0;
     int      d;
 
+    need = len / 4 * 3 + (len % 4 != 0 ? len % 4 - 1 : 0);
     if (len % 4 == 1 || need >= outlen)
         return -1;
     for (i = 0; i < len; i++) {

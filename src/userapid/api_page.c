@@ -16,6 +16,7 @@
  * page (no after), never with a "next".
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ static int  api_page_parse(const struct api_request *, struct api_page_query *,
                 char *, size_t);
 static int  api_page_param(struct api_page_query *, const char *, char *,
                 size_t, char *, size_t);
+static int  api_page_why(char *, size_t, const char *, ...)
+                __attribute__((format(printf, 3, 4)));
 static int  api_page_printable(const char *);
 static int  api_page_limit(const char *, size_t *);
 static int  api_page_prefix(const char *, size_t, char *, size_t);
@@ -51,6 +54,19 @@ static int  api_page_all(struct api_ctx *, const struct api_page_query *,
                 struct api_response *);
 static int  api_page_own(struct api_ctx *, const struct api_page_query *,
                 const char *, struct api_response *);
+
+/* why = the 400's message (cut short if need be).  Returns -1. */
+static int
+api_page_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vsnprintf(why, whylen, fmt, ap) < 0)
+        snprintf(why, whylen, "the query string is malformed");
+    va_end(ap);
+    return -1;
+}
 
 /* Whether s may be quoted in a message: printable ASCII, no quote. */
 static int
@@ -114,27 +130,27 @@ api_page_param(struct api_page_query *query, const char *name, char *v,
     else if (strcmp(name, "q") == 0)
         seen = &query->has_q;
     else if (api_page_printable(name))
-        return snprintf(why, whylen, "unknown query parameter \"%.40s\"; "
-            "give limit, after or q", name), -1;
+        return api_page_why(why, whylen, "unknown query parameter \"%.40s\"; "
+            "give limit, after or q", name);
     else
-        return snprintf(why, whylen, "unknown query parameter; give limit, "
-            "after or q"), -1;
+        return api_page_why(why, whylen, "unknown query parameter; give limit, "
+            "after or q");
     if (*seen)
-        return snprintf(why, whylen, "query parameter %s given twice",
-            name), -1;
+        return api_page_why(why, whylen, "query parameter %s given twice",
+            name);
     *seen = 1;
     if (seen == &query->has_limit && api_page_limit(v, &query->limit) == -1)
-        return snprintf(why, whylen, "limit must be a number from 1 to %d",
-            STORE_PAGE_MAX), -1;
+        return api_page_why(why, whylen, "limit must be a number from 1 to %d",
+            STORE_PAGE_MAX);
     if (seen == &query->has_q &&
         api_page_prefix(v, vlen, query->q, sizeof(query->q)) == -1)
-        return snprintf(why, whylen, "q must be the start of an email "
-            "address"), -1;
+        return api_page_why(why, whylen, "q must be the start of an email "
+            "address");
     if (seen == &query->has_after && (vlen == 0 || vlen >= API_CURSOR_B64 ||
         (n = encoding_base64url_decode(v, vlen, query->after,
         sizeof(query->after))) <= 0 || (size_t)n != strlen(query->after)))
-        return snprintf(why, whylen, "after is not a cursor of this "
-            "server"), -1;
+        return api_page_why(why, whylen, "after is not a cursor of this "
+            "server");
     return 0;
 }
 
@@ -149,7 +165,7 @@ api_page_parse(const struct api_request *req, struct api_page_query *query,
     memset(query, 0, sizeof(*query));
     query->limit = API_PAGE_DEFAULT;
     if (req->http->query_len >= sizeof(copy))
-        return snprintf(why, whylen, "the query string is too long"), -1;
+        return api_page_why(why, whylen, "the query string is too long");
     memcpy(copy, req->http->query, req->http->query_len);
     copy[req->http->query_len] = '\0';
     for (p = copy, end = copy + req->http->query_len; p < end; p = amp + 1) {
@@ -159,13 +175,13 @@ api_page_parse(const struct api_request *req, struct api_page_query *query,
         if (amp == p)
             continue;
         if ((eq = strchr(p, '=')) == NULL)
-            return snprintf(why, whylen, "query parameter \"%.40s\" has no "
-                "value", p), -1;
+            return api_page_why(why, whylen, "query parameter \"%.40s\" has no "
+                "value", p);
         *eq++ = '\0';
         nl = encoding_percent_decode(p, strlen(p), 0);
         vl = encoding_percent_decode(eq, (size_t)(amp - eq), 0);
         if (nl < 0 || vl < 0 || (size_t)nl != strlen(p))
-            return snprintf(why, whylen, "the query string is malformed"), -1;
+            return api_page_why(why, whylen, "the query string is malformed");
         if (api_page_param(query, p, eq, (size_t)vl, why, whylen) == -1)
             return -1;
     }
