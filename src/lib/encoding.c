@@ -2,6 +2,7 @@
 /*
  * encoding.c - hexadecimal and percent-encoding; see encoding.h.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "encoding.h"
@@ -74,4 +75,75 @@ encoding_percent_encode(struct buf *b, const char *s)
             return -1;
     }
     return 0;
+}
+
+static const char encoding_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int
+encoding_base64url_encode(const char *s, size_t len, char *out, size_t outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t               i, o = 0, need;
+    uint32_t             v;
+
+    need = len / 3 * 4 + (len % 3 != 0 ? len % 3 + 1 : 0);
+
+    if (need >= outlen)
+        return -1;
+    for (i = 0; i < len; i += 3) {
+        v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        out[o++] = encoding_b64[(v >> 18) & 63];
+        out[o++] = encoding_b64[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = encoding_b64[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = encoding_b64[v & 63];
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* The value of a base64url character, or -1. */
+static int
+encoding_b64_value(int c)
+{
+    const char *at = c != '\0' ? strchr(encoding_b64, c) : NULL;
+
+    return at != NULL ? (int)(at - encoding_b64) : -1;
+}
+
+long
+encoding_base64url_decode(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t   i, o = 0, need;
+    uint32_t v = 0;
+    int      d;
+
+    need = len / 4 * 3 + (len % 4 != 0 ? len % 4 - 1 : 0);
+    if (len % 4 == 1 || need >= outlen)
+        return -1;
+    for (i = 0; i < len; i++) {
+        if ((d = encoding_b64_value((unsigned char)s[i])) == -1)
+            return -1;
+        v = v << 6 | (uint32_t)d;
+        if (i % 4 == 3) {
+            out[o++] = (char)(v >> 16);
+            out[o++] = (char)(v >> 8);
+            out[o++] = (char)v;
+            v = 0;
+        }
+    }
+    if (len % 4 == 2) {
+        out[o++] = (char)(v >> 4);
+    } else if (len % 4 == 3) {
+        out[o++] = (char)(v >> 10);
+        out[o++] = (char)(v >> 2);
+    }
+    out[o] = '\0';
+    return (long)o;
 }

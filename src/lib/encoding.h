@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * encoding.h - the text encodings more than one part of userapid reads or
- * writes: hexadecimal digits and percent-encoding (RFC 3986, 2.1; forms
- * as application/x-www-form-urlencoded).  Pure functions over caller
+ * writes: hexadecimal digits, percent-encoding (RFC 3986, 2.1; forms
+ * as application/x-www-form-urlencoded) and base64url (paging cursors).  Pure functions over caller
  * buffers.
  */
 #ifndef USERAPID_ENCODING_H
@@ -29,5 +29,17 @@ long encoding_percent_decode(char *s, size_t len, int plus_is_space);
  * 0, or -1 (see buf.h).
  */
 int  encoding_percent_encode(struct buf *b, const char *s);
+
+/*
+ * base64url (RFC 4648, 5) without padding.  encode writes s[0..len) and a
+ * NUL into out: 0, or -1 when outlen is short (4 * ceil(len / 3) + 1 is
+ * enough).  decode writes the bytes of s and a NUL into out: their
+ * length, or -1 for a character outside the alphabet, padding, a length
+ * no encoding has (len % 4 == 1), or an outlen too short.
+ */
+int  encoding_base64url_encode(const char *s, size_t len, char *out,
+         size_t outlen);
+long encoding_base64url_decode(const char *s, size_t len, char *out,
+         size_t outlen);
 
 #endif

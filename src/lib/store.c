@@ -80,6 +80,21 @@ store_user_foreach(struct store *st,
     return st->ops->user_foreach(st, fn, arg);
 }
 
+int
+store_user_page(struct store *st, const char *after, const char *prefix,
+    size_t limit, int (*fn)(const struct userdb_user *, void *), void *arg,
+    char *next, size_t nextlen)
+{
+    if (limit == 0 || limit > STORE_PAGE_MAX || nextlen < STORE_CURSOR_LEN) {
+        errno = EINVAL;
+        store_why(st, "page: limit or cursor buffer out of range");
+        return -1;
+    }
+    next[0] = '\0';
+    return st->ops->user_page(st, after, prefix == NULL ? "" : prefix, limit,
+        fn, arg, next, nextlen);
+}
+
 uint64_t
 store_user_version(struct store *st)
 {

@@ -60,6 +60,12 @@
 #define STORE_LAST_ADMIN    3   /* would leave no admin */
 #define STORE_CHANGED       4   /* the hash is not the one expected */
 #define STORE_FULL          5   /* max_sessions live sessions already */
+#define STORE_BAD_CURSOR    6   /* store_user_page: not a cursor of this
+                                   store, or its place is gone */
+
+/* store_user_page's bounds. */
+#define STORE_PAGE_MAX      1000        /* users in one page */
+#define STORE_CURSOR_LEN    (2 * USERDB_EMAIL_MAX + 3)  /* with the NUL */
 
 /* store_open flags. */
 #define STORE_DAEMON        0x01    /* the master: make or repair the
@@ -148,6 +154,25 @@ int         store_user_count(struct store *st, int role, size_t *n);
  */
 int         store_user_foreach(struct store *st,
                 int (*fn)(const struct userdb_user *, void *), void *arg);
+
+/*
+ * One page of users in creation order: those after cursor `after` (NULL:
+ * from the first) whose email starts with prefix ("": any), at most limit
+ * (1..STORE_PAGE_MAX), each given to fn as by store_user_foreach.  next
+ * (nextlen >= STORE_CURSOR_LEN) receives the cursor of the page that
+ * follows, "" when no matching user is left after this page.  A cursor is
+ * printable ASCII without space, meant for the same prefix; it stays
+ * valid while users are added and deleted: the next page starts with the
+ * first user, existing or added since, created after the page's last one
+ * (file: found by the page's last user or, when that one was deleted, the
+ * user that was next; STORE_BAD_CURSOR when both were deleted).  Without
+ * a prefix a page costs O(limit), whatever the number of users.
+ * 0, STORE_BAD_CURSOR, what fn returned (not 0), or -1.
+ */
+int         store_user_page(struct store *st, const char *after,
+                const char *prefix, size_t limit,
+                int (*fn)(const struct userdb_user *, void *), void *arg,
+                char *next, size_t nextlen);
 
 /* A number that changes whenever the users may have changed, for caches
  * of a listing; 0 when the store cannot tell (then do not cache). */

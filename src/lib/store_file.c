@@ -236,6 +236,80 @@ file_user_foreach(struct store *st,
     return rc;
 }
 
+/*
+ * Where the page after cursor `after` starts (users.db only appends, so
+ * users keep their order): after the page's last user L, or at the user
+ * N that was next when L is gone, or was deleted and made again (it is
+ * then after N).  A cursor is "L,N" (no email holds a comma).  0 with
+ * *start, or STORE_BAD_CURSOR.
+ */
+static int
+file_page_start(struct store_file *f, const char *after, size_t *start)
+{
+    char        last[USERDB_EMAIL_MAX + 1];
+    const char *comma;
+    size_t      il = 0, in = 0, n;
+    int         has_l, has_n;
+
+    *start = 0;
+    if (after == NULL)
+        return 0;
+    if ((comma = strchr(after, ',')) == NULL ||
+        (n = (size_t)(comma - after)) == 0 || n > USERDB_EMAIL_MAX)
+        return STORE_BAD_CURSOR;
+    memcpy(last, after, n);
+    last[n] = '\0';
+    has_l = userdb_find_index(f->db, last, &il) == 0;
+    has_n = userdb_find_index(f->db, comma + 1, &in) == 0;
+    if (has_l && (!has_n || in > il))
+        *start = il + 1;
+    else if (has_n)
+        *start = in;
+    else
+        return STORE_BAD_CURSOR;
+    return 0;
+}
+
+/* A page walks from its start in the index: O(limit) without a prefix. */
+static int
+file_user_page(struct store *st, const char *after, const char *prefix,
+    size_t limit, int (*fn)(const struct userdb_user *, void *), void *arg,
+    char *next, size_t nextlen)
+{
+    struct store_file *f = file_of(st);
+    struct userdb_user u;
+    char               last[USERDB_EMAIL_MAX + 1] = "";
+    size_t             i, n, got = 0, plen = strlen(prefix);
+    int                rc;
+
+    if (file_refresh(f) == -1)
+        return -1;
+    if ((rc = file_page_start(f, after, &i)) != 0)
+        return rc;
+    for (n = userdb_count(f->db); i < n && rc == 0; i++) {
+        if ((rc = userdb_get(f->db, i, &u)) == USERDB_NOT_FOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc == -1) {
+            rc = file_db_failed(f);
+            break;
+        }
+        if (strncmp(u.email, prefix, plen) != 0)
+            continue;
+        if (got == limit) {
+            snprintf(next, nextlen, "%s,%s", last, u.email);
+            break;
+        }
+        if ((rc = fn(&u, arg)) == 0) {
+            got++;
+            snprintf(last, sizeof(last), "%s", u.email);
+        }
+    }
+    explicit_bzero(u.hash, sizeof(u.hash));
+    return rc;
+}
+
 static uint64_t
 file_user_version(struct store *st)
 {
@@ -578,6 +652,7 @@ static const struct store_ops file_ops = {
     .user_find = file_user_find,
     .user_count = file_user_count,
     .user_foreach = file_user_foreach,
+    .user_page = file_user_page,
     .user_version = file_user_version,
     .user_add = file_user_add,
     .user_import = file_user_import,

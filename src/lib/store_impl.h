@@ -19,6 +19,9 @@ struct store_ops {
     int      (*user_count)(struct store *, int, size_t *);
     int      (*user_foreach)(struct store *,
                  int (*)(const struct userdb_user *, void *), void *);
+    int      (*user_page)(struct store *, const char *, const char *, size_t,
+                 int (*)(const struct userdb_user *, void *), void *,
+                 char *, size_t);
     uint64_t (*user_version)(struct store *);
     int      (*user_add)(struct store *, const struct userdb_user *);
     int      (*user_import)(struct store *, const struct userdb_user *, size_t,

@@ -405,6 +405,83 @@ pg_user_foreach(struct store *st,
     return rc;
 }
 
+/* A cursor is the decimal seq of the page's last user: 0 with *seq, or
+ * -1 when it is not one. */
+static int
+pg_cursor_parse(const char *s, long long *seq)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 18)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+    *seq = strtoll(s, NULL, 10);
+    return 0;
+}
+
+/* prefix as a LIKE pattern: its wildcards and the escape character
+ * (backslash, LIKE's default) escaped, then '%'.  0, or -1 when it does
+ * not fit. */
+static int
+pg_like_prefix(const char *prefix, char *out, size_t outlen)
+{
+    size_t i, o = 0;
+
+    for (i = 0; prefix[i] != '\0'; i++) {
+        if (o + 3 >= outlen)
+            return -1;
+        if (prefix[i] == '%' || prefix[i] == '_' || prefix[i] == '\\')
+            out[o++] = '\\';
+        out[o++] = prefix[i];
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+    return 0;
+}
+
+/* One page is one indexed statement (seq is unique): limit + 1 rows, the
+ * last only saying that more remain. */
+static int
+pg_user_page(struct store *st, const char *after, const char *prefix,
+    size_t limit, int (*fn)(const struct userdb_user *, void *), void *arg,
+    char *next, size_t nextlen)
+{
+    struct store_pg   *p = pg_of(st);
+    struct userdb_user u;
+    char               from[PG_NUM], lim[PG_NUM], pat[2 * USERDB_EMAIL_MAX + 2];
+    const char        *v[3] = { from, pat, lim };
+    long long          seq = 0;
+    PGresult          *r;
+    int                i, rc = 0;
+
+    if (after != NULL && pg_cursor_parse(after, &seq) == -1)
+        return STORE_BAD_CURSOR;
+    if (pg_like_prefix(prefix, pat, sizeof(pat)) == -1) {
+        errno = EINVAL;
+        store_why(st, "page: prefix too long");
+        return -1;
+    }
+    snprintf(from, sizeof(from), "%lld", seq);
+    snprintf(lim, sizeof(lim), "%zu", limit + 1);
+    if ((r = pg_exec(p, "page", "SELECT email, role, created_at, hash, seq "
+        "FROM userapid.users WHERE seq > $1 AND email LIKE $2 ORDER BY seq "
+        "LIMIT $3", 3, v)) == NULL)
+        return -1;
+    if (PQnfields(r) != 5)
+        return pg_bad(p, r, "page");
+    for (i = 0; i < PQntuples(r) && (size_t)i < limit && rc == 0; i++) {
+        pg_row_user(r, i, &u);
+        rc = fn(&u, arg);
+    }
+    if (rc == 0 && (size_t)PQntuples(r) > limit)
+        snprintf(next, nextlen, "%s", PQgetvalue(r, (int)limit - 1, 4));
+    explicit_bzero(&u, sizeof(u));
+    PQclear(r);
+    return rc;
+}
+
 /* Users change from any host: no listing can be cached. */
 static uint64_t
 pg_user_version(struct store *st)
@@ -973,6 +1050,7 @@ static const struct store_ops pg_ops = {
     .user_find = pg_user_find,
     .user_count = pg_user_count,
     .user_foreach = pg_user_foreach,
+    .user_page = pg_user_page,
     .user_version = pg_user_version,
     .user_add = pg_user_add,
     .user_import = pg_user_import,

@@ -304,6 +304,12 @@ userdb_find(struct userdb *db, const char *email, struct userdb_user *out)
     return userdb_ix_read(db, i, out);
 }
 
+int
+userdb_find_index(struct userdb *db, const char *email, size_t *index)
+{
+    return userdb_ix_lookup(db, email, index) != 0 ? USERDB_NOT_FOUND : 0;
+}
+
 uint64_t
 userdb_view_version(const struct userdb *db)
 {

@@ -100,6 +100,11 @@ int         userdb_refresh(struct userdb *db, char *err, size_t errlen);
 int         userdb_find(struct userdb *db, const char *email,
                 struct userdb_user *out);
 
+/* Where the user with this email is in creation order (userdb_get's i),
+ * in the current view, in O(1).  0, or USERDB_NOT_FOUND. */
+int         userdb_find_index(struct userdb *db, const char *email,
+                size_t *index);
+
 /* A number that changes whenever the view's contents may have changed
  * (another inode, more lines, new times): the key for caches of it. */
 uint64_t    userdb_view_version(const struct userdb *db);

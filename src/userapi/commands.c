@@ -171,12 +171,12 @@ ua_user_call(const struct ua *ua, const char *method, const char *email,
 }
 
 /*
- * whoami and users: the logged-in user's own record when own, which any
- * user may read (GET / lists all for an admin), else the users the
- * session may see, as a table.
+ * users without paging options, and show: the record of ua->arg when
+ * one, which an admin or that user may read, else the users the session
+ * may see (GET / lists all for an admin), as a table.
  */
-static int
-ua_show_users(struct ua *ua, int own)
+int
+ua_show_users(struct ua *ua, int one)
 {
     struct ua_response r;
     struct ua_session  s;
@@ -184,12 +184,33 @@ ua_show_users(struct ua *ua, int own)
 
     ua_response_init(&r);
     if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
-        (rc = own ? ua_user_call(ua, "GET", s.email, NULL, &s, &r) :
+        (rc = one ? ua_user_call(ua, "GET", ua->arg, NULL, &s, &r) :
         ua_exchange(ua, "GET", "/", &s, NULL, &r)) == 0) {
         if (ua->json)
             ua_print_body(&r);
         else
-            rc = ua_print_users(&r, own);
+            rc = ua_print_users(&r, one);
+    }
+    explicit_bzero(&s, sizeof(s));
+    ua_response_free(&r);
+    return rc;
+}
+
+/* GET /session: whose the saved token is, and until when. */
+int
+ua_whoami(struct ua *ua)
+{
+    struct ua_response r;
+    struct ua_session  s;
+    int                rc;
+
+    ua_response_init(&r);
+    if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
+        (rc = ua_exchange(ua, "GET", "/session", &s, NULL, &r)) == 0) {
+        if (ua->json)
+            ua_print_body(&r);
+        else
+            rc = ua_print_session(&r);
     }
     explicit_bzero(&s, sizeof(s));
     ua_response_free(&r);
@@ -197,15 +218,68 @@ ua_show_users(struct ua *ua, int own)
 }
 
 int
-ua_whoami(struct ua *ua)
+ua_users(struct ua *ua)
+{
+    if (ua->limit != 0 || ua->after != NULL || ua->search != NULL || ua->all)
+        return ua_users_paged(ua);
+    return ua_show_users(ua, 0);
+}
+
+int
+ua_show(struct ua *ua)
 {
     return ua_show_users(ua, 1);
 }
 
-int
-ua_users(struct ua *ua)
+/* "role of EMAIL set to ROLE" from the record in r.  0, or UA_EXIT_FAIL
+ * (said) when it is no user record. */
+static int
+ua_print_role(const struct ua_response *r)
 {
-    return ua_show_users(ua, 0);
+    struct json_object *o, *e, *ro;
+    int                 rc = 0;
+
+    if ((o = ua_response_json(r)) == NULL ||
+        !json_object_object_get_ex(o, "email", &e) ||
+        !json_object_object_get_ex(o, "role", &ro) ||
+        !ua_text_ok(json_object_get_string(e)) ||
+        !ua_text_ok(json_object_get_string(ro)))
+        rc = ua_err("unexpected answer from the server: no user record");
+    else
+        printf("role of %s set to %s\n", json_object_get_string(e),
+            json_object_get_string(ro));
+    json_object_put(o);
+    return rc;
+}
+
+/* PATCH /users/EMAIL {"role"}: "role of EMAIL set to ROLE". */
+int
+ua_role(struct ua *ua)
+{
+    struct ua_response r;
+    struct ua_session  s;
+    struct buf         body;
+    int                rc;
+
+    ua_response_init(&r);
+    ua_buf_init(&body);
+    if ((rc = ua_session_load(ua, &s, 0)) == 0) {
+        if (buf_append_str(&body, "{\"role\":\"") == -1 ||
+            buf_append_str(&body, ua->role) == -1 ||
+            buf_append_str(&body, "\"}") == -1)
+            rc = ua_err("out of memory");
+        else
+            rc = ua_user_call(ua, "PATCH", ua->arg, &body, &s, &r);
+    }
+    if (rc == 0 && ua->json) {
+        ua_print_body(&r);
+    } else if (rc == 0) {
+        rc = ua_print_role(&r);
+    }
+    explicit_bzero(&s, sizeof(s));
+    buf_free(&body);
+    ua_response_free(&r);
+    return rc;
 }
 
 int
@@ -218,12 +292,17 @@ ua_passwd(struct ua *ua)
 
     ua_response_init(&r);
     ua_buf_init(&body);
-    /* Logged in before any password is asked for. */
+    /* Logged in before any password is asked for.  With an EMAIL, an
+     * administrator's reset: no current password. */
     if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
-        (rc = ua_passwd_body(ua, &body)) == 0 &&
-        (rc = ua_user_call(ua, "PATCH", s.email, &body, &s, &r)) == 0) {
+        (rc = ua->arg != NULL ? ua_reset_body(ua, &body) :
+        ua_passwd_body(ua, &body)) == 0 &&
+        (rc = ua_user_call(ua, "PATCH", ua->arg != NULL ? ua->arg : s.email,
+        &body, &s, &r)) == 0) {
         if (ua->json)
             ua_print_body(&r);
+        else if (ua->arg != NULL)
+            ua_print_lower("password changed for", ua->arg);
         else
             printf("password changed for %s\n", s.email);
     }
@@ -262,7 +341,8 @@ ua_logout(struct ua *ua)
 
     ua_response_init(&r);
     if ((rc = ua_session_load(ua, &s, 0)) != 0 ||
-        (rc = ua_request(ua, "DELETE", "/session", s.token, NULL, &r)) != 0)
+        (rc = ua_request(ua, "DELETE", ua->all ? "/sessions" : "/session",
+        s.token, NULL, &r)) != 0)
         goto out;
     /* DELETE /session refuses only a token the server does not know: a
      * session that is as good as ended. */
@@ -278,6 +358,8 @@ ua_logout(struct ua *ua)
         rc = rc2;
     if (rc == 0 && ua->json)
         ua_print_body(&r);
+    else if (rc == 0 && ua->all)
+        printf("logged out of every session on %s\n", ua->server);
     else if (rc == 0)
         printf("logged out of %s\n", ua->server);
 out:

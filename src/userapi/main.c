@@ -34,12 +34,23 @@
 #define UA_F_STDIN      0x2     /* --password-stdin */
 #define UA_F_LOCAL      0x4     /* needs no server */
 #define UA_F_TOP        0x8     /* --version: userapi's, before a command */
+#define UA_F_PAGE       0x10    /* --limit, --after, --search */
+#define UA_F_ALL        0x20    /* --all */
+
+/* Options without a short form: getopt's values above any character. */
+#define UA_OPT_LIMIT    0x101
+#define UA_OPT_AFTER    0x102
+#define UA_OPT_SEARCH   0x103
+
+#define UA_LIMIT_MAX    1000    /* the server's largest page */
 
 enum ua_operand {
     UA_OPERAND_NONE,
     UA_OPERAND_EMAIL,           /* exactly one */
     UA_OPERAND_KEY,             /* exactly one email or client address */
     UA_OPERAND_COMMAND,         /* at most one */
+    UA_OPERAND_EMAIL_OPT,       /* at most one email */
+    UA_OPERAND_EMAIL_ROLE,      /* an email, then admin or user */
 };
 
 struct ua_command {
@@ -55,6 +66,8 @@ struct ua_command {
 #define UA_GO_ON        (-1)
 
 static int  ua_help(struct ua *);
+static int  ua_page_opt(struct ua *, const struct ua_command *, int,
+                const char *);
 static void ua_try(const char *);
 static int  ua_usage_err(const char *, const char *, ...)
                 __attribute__((format(printf, 2, 3)));
@@ -69,16 +82,23 @@ static const struct ua_command ua_commands[] = {
       "[--password-stdin] EMAIL",
       "log in and save the session for this server" },
     { "whoami",   ua_whoami,   0, UA_OPERAND_NONE, "",
-      "show the logged-in user" },
-    { "users",    ua_users,    0, UA_OPERAND_NONE, "",
+      "show the logged-in user and when the session expires" },
+    { "users",    ua_users,    UA_F_PAGE | UA_F_ALL, UA_OPERAND_NONE,
+      "[--limit N] [--after CURSOR] [--search PREFIX] [--all]",
       "list the users (an administrator sees all, a user only themself)" },
-    { "passwd",   ua_passwd,   UA_F_STDIN, UA_OPERAND_NONE,
-      "[--password-stdin]",
-      "change your password" },
+    { "show",     ua_show,     0, UA_OPERAND_EMAIL, "EMAIL",
+      "show one user (administrators, or the user themself)" },
+    { "role",     ua_role,     0, UA_OPERAND_EMAIL_ROLE, "EMAIL admin|user",
+      "give a user a role (administrators only)" },
+    { "passwd",   ua_passwd,   UA_F_STDIN, UA_OPERAND_EMAIL_OPT,
+      "[--password-stdin] [EMAIL]",
+      "change your password, or set a user's (administrators only)" },
     { "delete",   ua_delete,   0, UA_OPERAND_EMAIL, "EMAIL",
       "delete a user (administrators only)" },
-    { "logout",   ua_logout,   0, UA_OPERAND_NONE, "",
-      "end the session and forget it" },
+    { "sessions", ua_sessions, 0, UA_OPERAND_NONE, "",
+      "list your live sessions, the current one marked *" },
+    { "logout",   ua_logout,   UA_F_ALL, UA_OPERAND_NONE, "[--all]",
+      "end the session (with --all, every session of yours) and forget it" },
     { "lockouts", ua_lockouts, 0, UA_OPERAND_NONE, "",
       "list accounts slowed down and addresses locked out (administrators "
       "only)" },
@@ -104,6 +124,10 @@ static const struct ua_option {
     { UA_F_ROLE,  "r:", { "role",           required_argument, NULL, 'r' } },
     { UA_F_STDIN, "p",  { "password-stdin", no_argument,       NULL, 'p' } },
     { UA_F_TOP,   "V",  { "version",        no_argument,       NULL, 'V' } },
+    { UA_F_PAGE,  "",   { "limit",  required_argument, NULL, UA_OPT_LIMIT } },
+    { UA_F_PAGE,  "",   { "after",  required_argument, NULL, UA_OPT_AFTER } },
+    { UA_F_PAGE,  "",   { "search", required_argument, NULL, UA_OPT_SEARCH } },
+    { UA_F_ALL,   "a",  { "all",            no_argument,       NULL, 'a' } },
 };
 
 #define UA_NOPTIONS (sizeof(ua_options) / sizeof(ua_options[0]))
@@ -252,10 +276,62 @@ ua_opts(struct ua *ua, const struct ua_command *cmd, int argc, char **argv)
         case 'p':
             ua->password_stdin = 1;
             break;
+        case 'a':
+            ua->all = 1;
+            break;
+        case UA_OPT_LIMIT:
+        case UA_OPT_AFTER:
+        case UA_OPT_SEARCH:
+            if (ua_page_opt(ua, cmd, ch, optarg) != UA_GO_ON)
+                return UA_EXIT_USAGE;
+            break;
         default:
             return ua_option_err(cmd != NULL ? cmd->name : NULL, ch, argv);
         }
     }
+    return UA_GO_ON;
+}
+
+/* A paging option's value into ua.  UA_GO_ON, or UA_EXIT_USAGE after
+ * saying what is wrong. */
+static int
+ua_page_opt(struct ua *ua, const struct ua_command *cmd, int ch,
+    const char *v)
+{
+    char *end;
+
+    if (ch == UA_OPT_AFTER) {
+        ua->after = v;
+    } else if (ch == UA_OPT_SEARCH) {
+        ua->search = v;
+    } else {
+        errno = 0;
+        ua->limit = strtol(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0' || v[0] == '+' ||
+            v[0] == '-' || ua->limit < 1 || ua->limit > UA_LIMIT_MAX)
+            return ua_usage_err(cmd->name, "the limit is a number from 1 "
+                "to %d, not '%s'", UA_LIMIT_MAX, v);
+    }
+    return UA_GO_ON;
+}
+
+/* role's two operands, email and role.  UA_GO_ON, or UA_EXIT_USAGE
+ * after saying what is wrong. */
+static int
+ua_email_role_arg(struct ua *ua, const struct ua_command *cmd, int argc,
+    char **argv)
+{
+    if (argc - optind != 2 || argv[optind][0] == '\0')
+        return ua_usage_err(cmd->name, "expected EMAIL and admin or user");
+    if (strlen(argv[optind]) > UA_EMAIL_MAX)
+        return ua_usage_err(cmd->name, "the email is longer than %d bytes",
+            UA_EMAIL_MAX);
+    if (strcmp(argv[optind + 1], "admin") != 0 &&
+        strcmp(argv[optind + 1], "user") != 0)
+        return ua_usage_err(cmd->name, "the role is admin or user, not '%s'",
+            argv[optind + 1]);
+    ua->arg = argv[optind];
+    ua->role = argv[optind + 1];
     return UA_GO_ON;
 }
 
@@ -288,10 +364,16 @@ ua_command_arg(struct ua *ua, const struct ua_command *cmd, int argc,
                 "bytes", UA_EMAIL_MAX);
         break;
     case UA_OPERAND_COMMAND:
+    case UA_OPERAND_EMAIL_OPT:
         if (n > 1)
             return ua_usage_err(cmd->name, "unexpected argument '%s'",
                 argv[optind + 1]);
+        if (cmd->operand == UA_OPERAND_EMAIL_OPT && n == 1 &&
+            (argv[optind][0] == '\0' || strlen(argv[optind]) > UA_EMAIL_MAX))
+            return ua_usage_err(cmd->name, "expected at most one EMAIL");
         break;
+    case UA_OPERAND_EMAIL_ROLE:
+        return ua_email_role_arg(ua, cmd, argc, argv);
     }
     ua->arg = n == 1 ? argv[optind] : NULL;
     return UA_GO_ON;

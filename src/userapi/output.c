@@ -168,6 +168,106 @@ ua_print_users(const struct ua_response *r, int one)
     return rc;
 }
 
+int
+ua_print_user_table(struct json_object *users)
+{
+    return ua_print_table(users);
+}
+
+/* The string member key of o into *v when it is printable text. */
+static int
+ua_text_field(struct json_object *o, const char *key, const char **v)
+{
+    struct json_object *f;
+
+    if (!json_object_object_get_ex(o, key, &f) ||
+        !json_object_is_type(f, json_type_string) ||
+        !ua_text_ok(json_object_get_string(f)))
+        return 0;
+    *v = json_object_get_string(f);
+    return 1;
+}
+
+/*
+ * GET /session's answer r as a table of one: EMAIL, ROLE, EXPIRES.  0,
+ * or UA_EXIT_FAIL (said) when it is no session.
+ */
+int
+ua_print_session(const struct ua_response *r)
+{
+    struct json_object *o = ua_response_json(r);
+    const char         *e, *ro, *x;
+    int                 rc = 0;
+    size_t              w;
+
+    if (o == NULL || !ua_text_field(o, "email", &e) ||
+        !ua_text_field(o, "role", &ro) || !ua_text_field(o, "expires_at", &x))
+        rc = ua_err("unexpected answer from the server: no session");
+    else {
+        w = strlen(e) > 5 ? strlen(e) : 5;
+        printf("%-*s  %-*s  %s\n", (int)w, "EMAIL",
+            (int)(strlen(ro) > 4 ? strlen(ro) : 4), "ROLE", "EXPIRES");
+        printf("%-*s  %-4s  %s\n", (int)w, e, ro, x);
+    }
+    json_object_put(o);
+    return rc;
+}
+
+/* Whether session record o has the fields of a row; the current flag
+ * into *cur. */
+static int
+ua_session_row(struct json_object *o, const char *f[5], int *cur)
+{
+    static const char *const keys[] = { "id", "created_at", "last_used",
+                                        "expires_at", "address" };
+    struct json_object      *c;
+    size_t                   k;
+
+    for (k = 0; k < 5; k++)
+        if (!ua_text_field(o, keys[k], &f[k]))
+            return 0;
+    if (!json_object_object_get_ex(o, "current", &c) ||
+        !json_object_is_type(c, json_type_boolean))
+        return 0;
+    *cur = json_object_get_boolean(c);
+    return 1;
+}
+
+/*
+ * GET /sessions' answer r as a table, the current session marked '*':
+ * ID, CREATED, LAST USED, EXPIRES, ADDRESS ("-" when unknown).  0, or
+ * UA_EXIT_FAIL (said) when it holds no session list.
+ */
+int
+ua_print_sessions(const struct ua_response *r)
+{
+    struct json_object *o = ua_response_json(r), *a;
+    const char         *f[5];
+    size_t              i, n;
+    int                 cur, rc = 0;
+
+    if (o == NULL || !json_object_object_get_ex(o, "sessions", &a) ||
+        !json_object_is_type(a, json_type_array)) {
+        json_object_put(o);
+        return ua_err("unexpected answer from the server: no session list");
+    }
+    n = json_object_array_length(a);
+    for (i = 0; i < n && rc == 0; i++)
+        if (!ua_session_row(json_object_array_get_idx(a, i), f, &cur))
+            rc = ua_err("unexpected answer from the server: a malformed "
+                "session");
+    if (rc == 0)
+        printf("  %-32s  %-20s  %-20s  %-20s  %s\n", "ID", "CREATED",
+            "LAST USED", "EXPIRES", "ADDRESS");
+    for (i = 0; i < n && rc == 0; i++) {
+        ua_session_row(json_object_array_get_idx(a, i), f, &cur);
+        printf("%c %-32s  %-20s  %-20s  %-20s  %s\n", cur ? '*' : ' ', f[0],
+            f[1], f[2], f[3], f[4][0] != '\0' ? f[4] : "-");
+    }
+    json_object_put(o);
+    return rc;
+}
+
 /* s as it may go to a terminal, into b: control characters and
  * backslashes written as \xNN and \\, as userapid logs them.  The text,
  * or NULL when memory ran out. */

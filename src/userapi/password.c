@@ -171,3 +171,25 @@ ua_passwd_body(const struct ua *ua, struct buf *body)
     explicit_bzero(pw, sizeof(pw));
     return rc;
 }
+
+/*
+ * The body of an administrator's passwd EMAIL into body: the new password
+ * only (twice on the terminal), no current one.  0, or UA_EXIT_FAIL after
+ * saying why.
+ */
+int
+ua_reset_body(const struct ua *ua, struct buf *body)
+{
+    char pw[UA_PASSWORD_MAX + 1], prompt[UA_EMAIL_MAX + 32];
+    int  rc;
+
+    snprintf(prompt, sizeof(prompt), "New password for %s: ", ua->arg);
+    if ((rc = ua_password(ua, 1, "new password", prompt, pw,
+        sizeof(pw))) == 0) {
+        const struct ua_field f[] = { { "password", pw } };
+
+        rc = ua_json_body(body, f, UA_NFIELDS(f));
+    }
+    explicit_bzero(pw, sizeof(pw));
+    return rc;
+}

@@ -9,6 +9,8 @@
  *   request.c      requests through libcurl and what their answers mean
  *   password.c     passwords and the request bodies that carry them
  *   commands.c     the commands
+ *   listing.c      the commands that list: users (a page at a time, or
+ *                  all pages) and sessions
  *   output.c       what is printed: errors, tables, the JSON body
  *
  * Every buffer of the client is a BUF_WIPE struct buf (ua_buf_init), and
@@ -49,6 +51,10 @@ struct ua {
     int         password_stdin; /* --password-stdin */
     const char *role;           /* --role, or NULL */
     const char *arg;            /* the command's EMAIL or COMMAND, or NULL */
+    long        limit;          /* --limit, or 0 */
+    const char *after;          /* --after, or NULL */
+    const char *search;         /* --search, or NULL */
+    int         all;            /* --all */
 };
 
 /* What a saved session holds. */
@@ -90,6 +96,7 @@ const char *ua_header(const struct ua_response *, const char *);
 /* password.c */
 int  ua_account_body(const struct ua *, int, struct buf *);
 int  ua_passwd_body(const struct ua *, struct buf *);
+int  ua_reset_body(const struct ua *, struct buf *);
 
 /* commands.c */
 int  ua_status(struct ua *);
@@ -102,6 +109,13 @@ int  ua_delete(struct ua *);
 int  ua_logout(struct ua *);
 int  ua_lockouts(struct ua *);
 int  ua_unlock(struct ua *);
+int  ua_show(struct ua *);
+int  ua_role(struct ua *);
+int  ua_show_users(struct ua *, int);
+
+/* listing.c */
+int  ua_users_paged(struct ua *);
+int  ua_sessions(struct ua *);
 
 /* output.c */
 void ua_vsay(const char *, const char *, va_list)
@@ -114,5 +128,8 @@ int  ua_print_users(const struct ua_response *, int);
 void ua_print_status(const struct ua_response *);
 void ua_print_lower(const char *, const char *);
 int  ua_print_lockouts(const struct ua_response *);
+int  ua_print_user_table(struct json_object *);
+int  ua_print_session(const struct ua_response *);
+int  ua_print_sessions(const struct ua_response *);
 
 #endif

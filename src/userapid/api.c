@@ -32,6 +32,8 @@
 
 #include "api.h"
 #include "api_lockouts.h"
+#include "api_page.h"
+#include "api_sessions.h"
 #include "encoding.h"
 #include "firstadmin.h"
 #include "http.h"
@@ -99,8 +101,6 @@ static int  api_login_session(struct api_ctx *, struct api_job *,
                 struct api_response *);
 static void api_login_answer(struct api_ctx *, struct api_response *,
                 const struct userdb_user *, const char *, int64_t, int);
-static void api_cookie(struct api_ctx *, struct api_response *, const char *,
-                long, int);
 static void api_login_failed(struct api_ctx *, struct api_job *,
                 struct api_response *);
 static int  api_create_done(struct api_ctx *, struct api_job *, struct api_response *);
@@ -130,7 +130,6 @@ static int  api_target_email(const struct api_request *req, char *out,
 static int  api_check_password(struct api_ctx *ctx, const char *pw, size_t len,
                 struct api_response *r, const char *field);
 static int  api_parse_role(const char *s, size_t len);
-static void api_no_store(struct api_response *r);
 static void api_wipe_job(struct api_job *job);
 
 static const struct api_route api_routes[] = {
@@ -139,7 +138,11 @@ static const struct api_route api_routes[] = {
                        [HTTP_METHOD_POST] = api_login,
                        [HTTP_METHOD_PUT] = api_create } },
     { "/status",  0, { [HTTP_METHOD_GET] = api_status_get } },
-    { "/session", 0, { [HTTP_METHOD_DELETE] = api_logout } },
+    { "/session", 0, { [HTTP_METHOD_GET] = api_session_get,
+                       [HTTP_METHOD_DELETE] = api_logout } },
+    { "/sessions", 0, { [HTTP_METHOD_GET] = api_sessions_get,
+                       [HTTP_METHOD_DELETE] = api_sessions_delete_all } },
+    { "/sessions/", 1, { [HTTP_METHOD_DELETE] = api_sessions_delete } },
     { "/users/",  1, { [HTTP_METHOD_GET] = api_user_get,
                        [HTTP_METHOD_PATCH] = api_user_patch,
                        [HTTP_METHOD_DELETE] = api_user_delete } },
@@ -257,7 +260,7 @@ api_set_json(struct api_response *r, int status, struct json_object *obj)
 }
 
 /* Answers that carry tokens or user data must not be cached. */
-static void
+void
 api_no_store(struct api_response *r)
 {
     buf_append_str(&r->headers, "Cache-Control: no-store\r\n");
@@ -329,7 +332,7 @@ api_users_count(struct api_ctx *ctx)
 /* Tells the other workers (their HEAD /) that the users changed, by
  * delta users: for a database, the count the refresh keeps moves at once
  * too (other hosts' changes come with the next refresh). */
-static void
+void
 api_db_changed(struct api_ctx *ctx, int delta)
 {
     __atomic_add_fetch(&ctx->status->db_changes, 1, __ATOMIC_RELEASE);
@@ -822,7 +825,7 @@ api_login_answer(struct api_ctx *ctx, struct api_response *r,
  * trusted proxy) or cookie_secure says so.  token "" with max_age 0 clears
  * it.
  */
-static void
+void
 api_cookie(struct api_ctx *ctx, struct api_response *r, const char *token,
     long max_age, int secure)
 {
@@ -882,7 +885,7 @@ api_login_done(struct api_ctx *ctx, struct api_job *job, struct api_response *r)
  * A user record, written directly (the admin listing holds thousands):
  * {"email","role","role_id","created_at"}.
  */
-static int
+int
 api_user_record(struct buf *b, const struct userdb_user *u)
 {
     char t[USERDB_TIME_LEN + 1];
@@ -1002,6 +1005,9 @@ api_list(struct api_ctx *ctx, const struct api_request *req,
     if ((rc = api_authenticate(ctx, req, &who, NULL)) != 0)
         return api_no_session(ctx, r, rc, "log in first");
     snprintf(r->user, sizeof(r->user), "%s", who.email);
+    /* A query string asks for a page; without, the full listing. */
+    if (req->http->query != NULL && req->http->query_len > 0)
+        return api_page(ctx, req, &who, r);
     buf_reset(&r->body);
     if (who.role == USERDB_ROLE_ADMIN)
         rc = api_listing_answer(ctx, r);

@@ -127,6 +127,21 @@ int  api_no_session(struct api_ctx *ctx, struct api_response *r, int rc,
 /* Replaces r's answer with status and {"error":"<code>","message":msg}. */
 void api_error(struct api_response *r, int status, const char *message);
 
+/* Cache-Control: no-store, for answers that carry tokens or user data. */
+void api_no_store(struct api_response *r);
+
+/* The session cookie, Secure when secure or cookie_secure; token "" with
+ * max_age 0 clears it. */
+void api_cookie(struct api_ctx *ctx, struct api_response *r,
+         const char *token, long max_age, int secure);
+
+/* Tells the other workers that users or sessions changed (they forget
+ * what they cached), with the change of the user count. */
+void api_db_changed(struct api_ctx *ctx, int delta);
+
+/* {"email","role","role_id","created_at"} of u appended to b.  0 or -1. */
+int  api_user_record(struct buf *b, const struct userdb_user *u);
+
 /* The machine-readable error code of a status ("not_found"). */
 const char *api_error_code(int status);
 

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -778,6 +780,530 @@ START_TEST(test_delete_session_logs_out)
 }
 END_TEST
 
+
+/* ---- /session, /sessions ------------------------------------------------ */
+
+/* The parsed body of r (a JSON object), freed by the caller. */
+static struct json_object *
+jparse(const char *r)
+{
+    struct json_object *o = json_tokener_parse(http_body(r));
+
+    ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object),
+        "not a JSON object: %s", r);
+    return o;
+}
+
+/* The string member key of o; fails when absent. */
+static const char *
+jstr(struct json_object *o, const char *key)
+{
+    struct json_object *f;
+
+    ck_assert_msg(json_object_object_get_ex(o, key, &f), "no %s", key);
+    return json_object_get_string(f);
+}
+
+static void
+assert_no_store(const char *r)
+{
+    char v[64];
+
+    ck_assert(http_header(r, "Cache-Control", v, sizeof(v)));
+    ck_assert_str_eq(v, "no-store");
+}
+
+START_TEST(test_get_session_says_whose_the_token_is)
+{
+    struct json_object *o;
+    char                t[64], *r;
+
+    create("who@example.com", "password1");
+    snprintf(t, sizeof(t), "%s", login("who@example.com", "password1"));
+    r = call("GET", "/session", t, NULL, NULL);
+    ck_assert_msg(http_status(r) == 200, "%s", r);
+    assert_no_store(r);
+    o = jparse(r);
+    ck_assert_int_eq(json_object_object_length(o), 5);
+    ck_assert_str_eq(jstr(o, "email"), "who@example.com");
+    ck_assert_str_eq(jstr(o, "role"), "user");
+    ck_assert_str_eq(jstr(o, "role_id"), "2");
+    assert_iso_time(jstr(o, "created_at"));
+    assert_iso_time(jstr(o, "expires_at"));
+    ck_assert_str_lt(jstr(o, "created_at"), jstr(o, "expires_at"));
+    ck_assert_ptr_null(strstr(http_body(r), t));
+    json_object_put(o);
+    free(r);
+    r = call("GET", "/session", admin_token(), NULL, NULL);
+    ck_assert_str_eq(jfield(r, "email"), "admin@localhost");
+    ck_assert_str_eq(jfield(r, "role"), "admin");
+    ck_assert_str_eq(jfield(r, "role_id"), "1");
+    free(r);
+    r = call("GET", "/session", NULL, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    ck_assert_str_eq(jfield(r, "message"), "log in first");
+    free(r);
+    r = call("DELETE", "/session", t, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 204);
+    free(r);
+    r = call("GET", "/session", t, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+}
+END_TEST
+
+/* The sessions of token's user: the array (owned by *o) and its length. */
+static struct json_object *
+list_sessions(const char *token, struct json_object **o)
+{
+    struct json_object *a;
+    char               *r = call("GET", "/sessions", token, NULL, NULL);
+
+    ck_assert_msg(http_status(r) == 200, "%s", r);
+    assert_no_store(r);
+    ck_assert_ptr_null(strstr(http_body(r), token));
+    *o = jparse(r);
+    ck_assert_int_eq(json_object_object_length(*o), 1);
+    ck_assert(json_object_object_get_ex(*o, "sessions", &a));
+    free(r);
+    return a;
+}
+
+/* The id of session i of token's user. */
+static void
+session_id_of(const char *token, size_t i, char *id, size_t idlen)
+{
+    struct json_object *o, *a = list_sessions(token, &o);
+
+    ck_assert_uint_gt(json_object_array_length(a), i);
+    snprintf(id, idlen, "%s", jstr(json_object_array_get_idx(a, i), "id"));
+    json_object_put(o);
+}
+
+START_TEST(test_get_sessions_lists_own_with_exactly_one_current)
+{
+    struct json_object *o, *a, *e, *f;
+    char                t1[64], t2[64];
+    size_t              i;
+
+    create("two@example.com", "password1");
+    create("other@example.com", "password1");
+    snprintf(t1, sizeof(t1), "%s", login("two@example.com", "password1"));
+    sleep_ms(1100);     /* distinct creation times */
+    snprintf(t2, sizeof(t2), "%s", login("two@example.com", "password1"));
+    login("other@example.com", "password1");
+    a = list_sessions(t2, &o);
+    ck_assert_int_eq((int)json_object_array_length(a), 2);
+    for (i = 0; i < 2; i++) {
+        e = json_object_array_get_idx(a, i);
+        ck_assert_int_eq(json_object_object_length(e), 6);
+        ck_assert_int_eq((int)strlen(jstr(e, "id")), 32);
+        ck_assert_int_eq((int)strspn(jstr(e, "id"), "0123456789abcdef"), 32);
+        assert_iso_time(jstr(e, "created_at"));
+        assert_iso_time(jstr(e, "last_used"));
+        assert_iso_time(jstr(e, "expires_at"));
+        ck_assert_str_eq(jstr(e, "address"), "127.0.0.1");
+        ck_assert(json_object_object_get_ex(e, "current", &f));
+        ck_assert(json_object_is_type(f, json_type_boolean));
+        /* Creation order: t2's session, the current one, is second. */
+        ck_assert_int_eq(json_object_get_boolean(f), i == 1);
+    }
+    ck_assert_str_lt(jstr(json_object_array_get_idx(a, 0), "created_at"),
+        jstr(json_object_array_get_idx(a, 1), "created_at"));
+    ck_assert_str_ne(jstr(json_object_array_get_idx(a, 0), "id"),
+        jstr(json_object_array_get_idx(a, 1), "id"));
+    json_object_put(o);
+    a = list_sessions(t1, &o);
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(
+        json_object_array_get_idx(a, 0), "current")), 1);
+    ck_assert_int_eq(json_object_get_boolean(json_object_object_get(
+        json_object_array_get_idx(a, 1), "current")), 0);
+    json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_delete_sessions_id_ends_that_one_only)
+{
+    char t1[64], t2[64], tb[64], id1[64], idb[64], path[128], *r;
+
+    create("a@example.com", "password1");
+    create("b@example.com", "password1");
+    snprintf(t1, sizeof(t1), "%s", login("a@example.com", "password1"));
+    snprintf(t2, sizeof(t2), "%s", login("a@example.com", "password1"));
+    snprintf(tb, sizeof(tb), "%s", login("b@example.com", "password1"));
+    session_id_of(t2, 0, id1, sizeof(id1));
+    session_id_of(tb, 0, idb, sizeof(idb));
+    /* Another user's id is not found, and that session lives on. */
+    snprintf(path, sizeof(path), "/sessions/%s", idb);
+    r = call("DELETE", path, t2, NULL, NULL);
+    assert_error(r, 404, "not_found");
+    ck_assert_str_eq(jfield(r, "message"), "no such session");
+    free(r);
+    r = call("GET", "/session", tb, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    snprintf(path, sizeof(path), "/sessions/%s", id1);
+    r = call("DELETE", path, t2, NULL, NULL);
+    ck_assert_msg(http_status(r) == 204, "%s", r);
+    ck_assert_str_eq(http_body(r), "");
+    assert_no_store(r);
+    free(r);
+    r = call("GET", "/session", t1, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+    r = call("GET", "/session", t2, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    r = call("DELETE", path, t2, NULL, NULL);
+    assert_error(r, 404, "not_found");
+    free(r);
+    r = call("DELETE", "/sessions/not-an-id", t2, NULL, NULL);
+    assert_error(r, 404, "not_found");
+    free(r);
+    r = call("DELETE", path, NULL, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+}
+END_TEST
+
+START_TEST(test_delete_sessions_ends_all_and_clears_the_cookie)
+{
+    char t1[64], t2[64], tb[64], v[256], *r;
+
+    create("all@example.com", "password1");
+    create("keep@example.com", "password1");
+    snprintf(t1, sizeof(t1), "%s", login("all@example.com", "password1"));
+    snprintf(t2, sizeof(t2), "%s", login("all@example.com", "password1"));
+    snprintf(tb, sizeof(tb), "%s", login("keep@example.com", "password1"));
+    r = call("DELETE", "/sessions", t1, NULL, NULL);
+    ck_assert_msg(http_status(r) == 204, "%s", r);
+    ck_assert_str_eq(http_body(r), "");
+    ck_assert(http_header(r, "Set-Cookie", v, sizeof(v)));
+    ck_assert_str_eq(v, "userapid_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    assert_no_store(r);
+    free(r);
+    r = call("GET", "/session", t1, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+    r = call("GET", "/", t2, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+    r = call("GET", "/session", tb, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    free(r);
+    r = call("DELETE", "/sessions", t1, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+}
+END_TEST
+
+/* A client asking GET /session with one token, on a fresh connection each
+ * time, until told to stop. */
+struct prober {
+    pthread_t       thread;
+    const char     *token;
+    volatile int   *stop;
+    const volatile int64_t *revoked_us;     /* 0 until the 204 came */
+    int             ok_after;               /* 200s to requests sent after */
+    int             after;                  /* requests sent after */
+    int             before_ok;
+};
+
+static int64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *
+probe(void *arg)
+{
+    struct prober *p = arg;
+    char           req[256], *r;
+    int64_t        revoked;
+
+    snprintf(req, sizeof(req), "GET /session HTTP/1.1\r\nHost: t\r\n"
+        "Authorization: Bearer %s\r\nConnection: close\r\n\r\n", p->token);
+    while (!*p->stop) {
+        /* Read before sending: a request counts as "after" only when the
+         * 204 had been received before it left. */
+        revoked = __atomic_load_n(p->revoked_us, __ATOMIC_ACQUIRE);
+        r = http_exchange(d.port, req, 5000);
+        if (r == NULL)
+            continue;
+        if (revoked != 0) {
+            p->after++;
+            p->ok_after += http_status(r) == 200;
+        } else {
+            p->before_ok += http_status(r) == 200;
+        }
+        free(r);
+    }
+    return NULL;
+}
+
+START_TEST(test_delete_sessions_id_racing_requests_none_200_after_204)
+{
+    struct prober   pr[4];
+    volatile int    stop = 0;
+    volatile int64_t revoked = 0;
+    char            t1[64], t2[64], id1[64], path[128], *r;
+    int             i, before = 0;
+
+    create("race@example.com", "password1");
+    snprintf(t1, sizeof(t1), "%s", login("race@example.com", "password1"));
+    snprintf(t2, sizeof(t2), "%s", login("race@example.com", "password1"));
+    session_id_of(t2, 0, id1, sizeof(id1));
+    for (i = 0; i < 4; i++) {
+        memset(&pr[i], 0, sizeof(pr[i]));
+        pr[i].token = t1;
+        pr[i].stop = &stop;
+        pr[i].revoked_us = &revoked;
+        ck_assert_int_eq(pthread_create(&pr[i].thread, NULL, probe, &pr[i]), 0);
+    }
+    sleep_ms(300);
+    snprintf(path, sizeof(path), "/sessions/%s", id1);
+    r = call("DELETE", path, t2, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 204);
+    __atomic_store_n(&revoked, now_us(), __ATOMIC_RELEASE);
+    free(r);
+    sleep_ms(500);
+    stop = 1;
+    for (i = 0; i < 4; i++) {
+        pthread_join(pr[i].thread, NULL);
+        ck_assert_int_eq(pr[i].ok_after, 0);
+        ck_assert_int_gt(pr[i].after, 0);
+        before += pr[i].before_ok;
+    }
+    /* The token worked until then: the race was run. */
+    ck_assert_int_gt(before, 0);
+}
+END_TEST
+
+/* ---- GET /?limit&after&q ------------------------------------------------ */
+
+/* The emails of one page, appended to seen as "a b c "; the page's next
+ * into next ("" when absent).  Returns the number of users. */
+static int
+get_page(const char *token, const char *query, char *seen, size_t seenlen,
+    char *next, size_t nextlen)
+{
+    struct json_object *o, *a, *n;
+    char                path[1024], *r;
+    size_t              i, len;
+
+    snprintf(path, sizeof(path), "/?%s", query);
+    r = call("GET", path, token, NULL, NULL);
+    ck_assert_msg(http_status(r) == 200, "%s: %s", path, r);
+    assert_no_store(r);
+    o = jparse(r);
+    ck_assert(json_object_object_get_ex(o, "users", &a));
+    len = json_object_array_length(a);
+    for (i = 0; i < len; i++) {
+        ck_assert_int_eq(json_object_object_length(
+            json_object_array_get_idx(a, i)), 4);
+        snprintf(seen + strlen(seen), seenlen - strlen(seen), "%s ",
+            jstr(json_object_array_get_idx(a, i), "email"));
+    }
+    next[0] = '\0';
+    if (json_object_object_get_ex(o, "next", &n)) {
+        snprintf(next, nextlen, "%s", json_object_get_string(n));
+        ck_assert_int_ne((int)strlen(next), 0);
+        ck_assert_int_eq((int)strspn(next, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+            "abcdefghijklmnopqrstuvwxyz0123456789-_"), (int)strlen(next));
+    }
+    ck_assert_int_eq(json_object_object_length(o), next[0] ? 2 : 1);
+    json_object_put(o);
+    free(r);
+    return (int)len;
+}
+
+/* Users p01..p<n>@example.com; "admin@localhost p01@example.com ..." into
+ * all when not NULL. */
+static void
+create_many(int n, const char *stem, char *all, size_t alllen)
+{
+    char email[64];
+    int  i;
+
+    if (all != NULL)
+        snprintf(all, alllen, "admin@localhost ");
+    for (i = 1; i <= n; i++) {
+        snprintf(email, sizeof(email), "%s%02d@example.com", stem, i);
+        create(email, "password1");
+        if (all != NULL)
+            snprintf(all + strlen(all), alllen - strlen(all), "%s ", email);
+    }
+}
+
+START_TEST(test_get_pages_through_all_users_in_creation_order)
+{
+    char all[4096], seen[4096] = "", next[1024], q[1200], t[128];
+
+    create_many(24, "p", all, sizeof(all));
+    snprintf(t, sizeof(t), "%s", admin_token());
+    ck_assert_int_eq(get_page(t, "limit=10", seen, sizeof(seen), next,
+        sizeof(next)), 10);
+    ck_assert_str_ne(next, "");
+    snprintf(q, sizeof(q), "limit=10&after=%s", next);
+    ck_assert_int_eq(get_page(t, q, seen, sizeof(seen), next, sizeof(next)),
+        10);
+    ck_assert_str_ne(next, "");
+    snprintf(q, sizeof(q), "after=%s&limit=10", next);
+    ck_assert_int_eq(get_page(t, q, seen, sizeof(seen), next, sizeof(next)),
+        5);
+    ck_assert_str_eq(next, "");
+    ck_assert_str_eq(seen, all);
+    /* Exactly limit users: no next. */
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "limit=25", seen, sizeof(seen), next,
+        sizeof(next)), 25);
+    ck_assert_str_eq(next, "");
+    /* Only after or q: 100 at most. */
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "q=", seen, sizeof(seen), next,
+        sizeof(next)), 25);
+    ck_assert_str_eq(seen, all);
+}
+END_TEST
+
+START_TEST(test_get_page_filters_by_email_prefix_in_any_case)
+{
+    char seen[2048] = "", next[1024], q[1200], t[128];
+
+    create_many(3, "pa", NULL, 0);
+    create_many(2, "qa", NULL, 0);
+    create("pa+tag@example.com", "password1");
+    create_many(3, "pb", NULL, 0);
+    snprintf(t, sizeof(t), "%s", admin_token());
+    ck_assert_int_eq(get_page(t, "q=PA&limit=2", seen, sizeof(seen), next,
+        sizeof(next)), 2);
+    snprintf(q, sizeof(q), "q=PA&limit=2&after=%s", next);
+    ck_assert_int_eq(get_page(t, q, seen, sizeof(seen), next, sizeof(next)),
+        2);
+    ck_assert_str_eq(next, "");
+    ck_assert_str_eq(seen, "pa01@example.com pa02@example.com "
+        "pa03@example.com pa+tag@example.com ");
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "q=pa%2B", seen, sizeof(seen), next,
+        sizeof(next)), 1);
+    ck_assert_str_eq(seen, "pa+tag@example.com ");
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "q=pa+", seen, sizeof(seen), next,
+        sizeof(next)), 1);
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "q=zz", seen, sizeof(seen), next,
+        sizeof(next)), 0);
+    ck_assert_str_eq(next, "");
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "q=p_", seen, sizeof(seen), next,
+        sizeof(next)), 0);
+}
+END_TEST
+
+START_TEST(test_get_page_bad_parameters_are_400_saying_which)
+{
+    static const struct { const char *query, *message; } bad[] = {
+        { "limit=0", "limit must be a number from 1 to 1000" },
+        { "limit=1001", "limit must be a number from 1 to 1000" },
+        { "limit=abc", "limit must be a number from 1 to 1000" },
+        { "limit=", "limit must be a number from 1 to 1000" },
+        { "limit=-1", "limit must be a number from 1 to 1000" },
+        { "limit", "query parameter \"limit\" has no value" },
+        { "page=2", "unknown query parameter \"page\"; give limit, after or q" },
+        { "limit=1&limit=2", "query parameter limit given twice" },
+        { "q=a&q=b", "query parameter q given twice" },
+        { "after=!!!", "after is not a cursor of this server" },
+        { "after=", "after is not a cursor of this server" },
+        { "after=a", "after is not a cursor of this server" },
+        { "after=Zm9v", "after is not a cursor of this server, or the users "
+          "around it were deleted; start again without it" },
+        { "q=a%20b", "q must be the start of an email address" },
+        { "q=%zz", "the query string is malformed" },
+    };
+    char   path[256], t[128], *r;
+    size_t i;
+
+    snprintf(t, sizeof(t), "%s", admin_token());
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(path, sizeof(path), "/?%s", bad[i].query);
+        r = call("GET", path, t, NULL, NULL);
+        ck_assert_msg(http_status(r) == 400, "%s: %s", path, r);
+        ck_assert_str_eq(jfield(r, "error"), "bad_request");
+        ck_assert_msg(strcmp(jfield(r, "message"), bad[i].message) == 0,
+            "%s: %s", path, r);
+        free(r);
+    }
+    /* Without a session the query is not looked at. */
+    r = call("GET", "/?limit=0", NULL, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+}
+END_TEST
+
+START_TEST(test_get_page_cursor_survives_adds_and_deletes)
+{
+    char all[4096], seen[4096] = "", next[1024], q[1200], t[128], *r;
+
+    create_many(24, "c", all, sizeof(all));
+    snprintf(t, sizeof(t), "%s", admin_token());
+    ck_assert_int_eq(get_page(t, "limit=10", seen, sizeof(seen), next,
+        sizeof(next)), 10);
+    /* One already seen and one not yet seen go; one comes. */
+    r = call("DELETE", "/users/c03@example.com", t, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 204);
+    free(r);
+    r = call("DELETE", "/users/c15@example.com", t, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 204);
+    free(r);
+    create("late@example.com", "password1");
+    snprintf(q, sizeof(q), "limit=10&after=%s", next);
+    ck_assert_int_eq(get_page(t, q, seen, sizeof(seen), next, sizeof(next)),
+        10);
+    /* The last one seen goes too. */
+    r = call("DELETE", "/users/c20@example.com", t, NULL, NULL);
+    ck_assert_int_eq(http_status(r), 204);
+    free(r);
+    snprintf(q, sizeof(q), "limit=10&after=%s", next);
+    ck_assert_int_eq(get_page(t, q, seen, sizeof(seen), next, sizeof(next)),
+        5);
+    ck_assert_str_eq(next, "");
+    ck_assert_str_eq(seen, "admin@localhost c01@example.com c02@example.com "
+        "c03@example.com c04@example.com c05@example.com c06@example.com "
+        "c07@example.com c08@example.com c09@example.com c10@example.com "
+        "c11@example.com c12@example.com c13@example.com c14@example.com "
+        "c16@example.com c17@example.com c18@example.com c19@example.com "
+        "c20@example.com c21@example.com c22@example.com c23@example.com "
+        "c24@example.com late@example.com ");
+}
+END_TEST
+
+START_TEST(test_get_page_of_a_user_is_their_own_record_filtered)
+{
+    char seen[1024] = "", next[1024], t[64], *r;
+
+    create_many(3, "own", NULL, 0);
+    snprintf(t, sizeof(t), "%s", login("own02@example.com", "password1"));
+    ck_assert_int_eq(get_page(t, "limit=1", seen, sizeof(seen), next,
+        sizeof(next)), 1);
+    ck_assert_str_eq(seen, "own02@example.com ");
+    ck_assert_str_eq(next, "");
+    ck_assert_int_eq(get_page(t, "q=OWN0", seen, sizeof(seen), next,
+        sizeof(next)), 1);
+    seen[0] = '\0';
+    ck_assert_int_eq(get_page(t, "q=own01", seen, sizeof(seen), next,
+        sizeof(next)), 0);
+    ck_assert_int_eq(get_page(t, "after=Zm9v", seen, sizeof(seen), next,
+        sizeof(next)), 0);
+    r = call("GET", "/?limit=0", t, NULL, NULL);
+    assert_error(r, 400, "bad_request");
+    free(r);
+}
+END_TEST
+
 START_TEST(test_get_user_record_rules)
 {
     char t[128], *r;
@@ -928,7 +1454,19 @@ START_TEST(test_routes_405_with_allow)
     ck_assert(http_header(r, "Allow", v, sizeof(v)));
     ck_assert_str_eq(v, "GET, HEAD, POST, PUT, OPTIONS");
     free(r);
-    r = call("GET", "/session", NULL, NULL, NULL);
+    r = call("PUT", "/session", NULL, NULL, "{}");
+    assert_error(r, 405, "method_not_allowed");
+    ck_assert(http_header(r, "Allow", v, sizeof(v)));
+    ck_assert_str_eq(v, "GET, HEAD, DELETE, OPTIONS");
+    free(r);
+    r = call("POST", "/sessions", NULL, NULL, "{}");
+    assert_error(r, 405, "method_not_allowed");
+    ck_assert(http_header(r, "Allow", v, sizeof(v)));
+    ck_assert_str_eq(v, "GET, HEAD, DELETE, OPTIONS");
+    free(r);
+    r = call("GET", "/sessions/0123456789abcdef0123456789abcdef", NULL, NULL,
+        NULL);
+    assert_error(r, 405, "method_not_allowed");
     ck_assert(http_header(r, "Allow", v, sizeof(v)));
     ck_assert_str_eq(v, "DELETE, OPTIONS");
     free(r);
@@ -945,7 +1483,9 @@ START_TEST(test_options_answers_204_with_allow)
     static const struct { const char *path, *allow; } routes[] = {
         { "/", "GET, HEAD, POST, PUT, OPTIONS" },
         { "/status", "GET, HEAD, OPTIONS" },
-        { "/session", "DELETE, OPTIONS" },
+        { "/session", "GET, HEAD, DELETE, OPTIONS" },
+        { "/sessions", "GET, HEAD, DELETE, OPTIONS" },
+        { "/sessions/0123456789abcdef0123456789abcdef", "DELETE, OPTIONS" },
         { "/users/a@b.cd", "GET, HEAD, PATCH, DELETE, OPTIONS" },
         { "*", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" },
     };
@@ -1301,6 +1841,17 @@ api_suite(void)
     tcase_add_test(tc, test_registration_closed_is_403);
     tcase_add_test(tc, test_registration_admin_only);
     tcase_add_test(tc, test_delete_session_logs_out);
+    tcase_add_test(tc, test_get_session_says_whose_the_token_is);
+    tcase_add_test(tc, test_get_sessions_lists_own_with_exactly_one_current);
+    tcase_add_test(tc, test_delete_sessions_id_ends_that_one_only);
+    tcase_add_test(tc, test_delete_sessions_ends_all_and_clears_the_cookie);
+    tcase_add_test(tc,
+        test_delete_sessions_id_racing_requests_none_200_after_204);
+    tcase_add_test(tc, test_get_pages_through_all_users_in_creation_order);
+    tcase_add_test(tc, test_get_page_filters_by_email_prefix_in_any_case);
+    tcase_add_test(tc, test_get_page_bad_parameters_are_400_saying_which);
+    tcase_add_test(tc, test_get_page_cursor_survives_adds_and_deletes);
+    tcase_add_test(tc, test_get_page_of_a_user_is_their_own_record_filtered);
     tcase_add_test(tc, test_get_user_record_rules);
     tcase_add_test(tc, test_patch_own_password_needs_current);
     tcase_add_test(tc, test_patch_admin_resets_password_and_role);

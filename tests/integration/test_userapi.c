@@ -261,6 +261,14 @@ setup(void)
     setup_with(CONF);
 }
 
+/* Sessions whose expiry does not move with use: the session's age ends
+ * them first. */
+static void
+setup_fixed_expiry(void)
+{
+    setup_with(CONF "session_ttl = 86400\nsession_max_age = 3600\n");
+}
+
 static void
 setup_lockout(void)
 {
@@ -658,7 +666,7 @@ END_TEST
 
 /* ---- whoami and users --------------------------------------------------- */
 
-START_TEST(test_whoami_and_users_print_exact_tables_and_json_unchanged)
+START_TEST(test_show_and_users_print_exact_tables_and_json_unchanged)
 {
     char  ta[32], tb[32], tc[32], want[1024], token[TOKEN_LEN + 1], *out, *r;
     int   code;
@@ -677,7 +685,7 @@ START_TEST(test_whoami_and_users_print_exact_tables_and_json_unchanged)
     snprintf(want, sizeof(want),
         "EMAIL            ROLE   CREATED\n"
         ADMIN "  admin  %s\n", ta);
-    expect(0, want, NULL, "whoami");
+    expect(0, want, NULL, "show " ADMIN);
     /* --json, before or after the command: the body as it came, and a
      * newline. */
     saved_token(token);
@@ -688,14 +696,16 @@ START_TEST(test_whoami_and_users_print_exact_tables_and_json_unchanged)
     r = call("GET", "/users/" ADMIN, token, NULL);
     snprintf(want, sizeof(want), "%s\n", http_body(r));
     free(r);
-    expect(0, want, NULL, "--json whoami");
+    expect(0, want, NULL, "--json show " ADMIN);
     /* A user sees only themself, in both. */
     login_as("bob@example.com", "password1");
     snprintf(want, sizeof(want),
         "EMAIL            ROLE  CREATED\n"
         "bob@example.com  user  %s\n", tb);
     expect(0, want, NULL, "users");
-    expect(0, want, NULL, "whoami");
+    expect(0, want, NULL, "show BOB@example.com");
+    expect_err(3, "userapi: you may only see your own record\n", NULL,
+        "show " ADMIN);
     out = ua_in(&code, NULL, "users extra");
     ck_assert_int_eq(code, 2);
     free(out);
@@ -729,6 +739,183 @@ START_TEST(test_a_damaged_session_file_is_refused_and_login_replaces_it)
         "register --password-stdin bob@example.com");
     login_as(ADMIN, admin_pw);
     expect(0, "", NULL, "whoami >/dev/null");
+}
+END_TEST
+
+
+/* ---- show, role, passwd EMAIL, users pages ------------------------------ */
+
+START_TEST(test_role_and_passwd_email_by_an_admin_refused_to_a_user)
+{
+    add_user("bob@example.com", "user");
+    expect(0, "role of bob@example.com set to admin\n", NULL,
+        "role BOB@example.com admin");
+    expect(0, "role of bob@example.com set to user\n", NULL,
+        "role bob@example.com user");
+    expect_err(4, "userapi: no such user\n", NULL, "role nobody@example.com user");
+    expect_err(4, "userapi: no such user\n", NULL, "show nobody@example.com");
+    expect_err(4, "userapi: the last administrator cannot be demoted\n", NULL,
+        "role " ADMIN " user");
+    expect(0, "password changed for bob@example.com\n", "new-password-9\n",
+        "passwd --password-stdin Bob@example.com");
+    expect_err(4, "userapi: password must be at least 8 bytes\n", "short\n",
+        "passwd --password-stdin bob@example.com");
+    expect_err(3, "userapi: wrong email or password\n", "password1\n",
+        "login --password-stdin bob@example.com");
+    login_as("bob@example.com", "new-password-9");
+    expect_err(3, "userapi: only administrators may change roles\n", NULL,
+        "role bob@example.com admin");
+    expect_err(3, "userapi: you may only change your own record\n",
+        "another-pass-1\n", "passwd --password-stdin " ADMIN);
+}
+END_TEST
+
+/* The value of the "next: " line of out, into next. */
+static void
+next_line(const char *out, char *next, size_t len)
+{
+    const char *p = strstr(out, "next: ");
+
+    ck_assert_msg(p != NULL, "no next line: %s", out);
+    snprintf(next, len, "%.*s", (int)strcspn(p + 6, "\n"), p + 6);
+    ck_assert_int_gt((int)strlen(next), 0);
+}
+
+START_TEST(test_users_pages_with_limit_after_search_and_all)
+{
+    char  t[5][32], want[2048], next[1024], args[1200], tok[TOKEN_LEN + 1];
+    char *out, *r;
+    int   code, i;
+
+    add_user("u1@example.com", "user");
+    add_user("u2@example.com", "user");
+    add_user("x1@example.com", "user");
+    add_user("u3@example.com", "user");
+    created_at(ADMIN, t[0]);
+    created_at("u1@example.com", t[1]);
+    created_at("u2@example.com", t[2]);
+    created_at("x1@example.com", t[3]);
+    created_at("u3@example.com", t[4]);
+    out = ua_in(&code, NULL, "users --limit 2");
+    ck_assert_msg(code == 0, "%s", ua_stderr);
+    snprintf(want, sizeof(want), "EMAIL            ROLE   CREATED\n"
+        ADMIN "  admin  %s\nu1@example.com   user   %s\nnext: ", t[0], t[1]);
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+    next_line(out, next, sizeof(next));
+    free(out);
+    snprintf(args, sizeof(args), "users --limit 2 --after %s", next);
+    out = ua_in(&code, NULL, args);
+    ck_assert_int_eq(code, 0);
+    snprintf(want, sizeof(want), "EMAIL           ROLE  CREATED\n"
+        "u2@example.com  user  %s\nx1@example.com  user  %s\nnext: ", t[2],
+        t[3]);
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+    next_line(out, next, sizeof(next));
+    free(out);
+    snprintf(args, sizeof(args), "users --after %s", next);
+    snprintf(want, sizeof(want), "EMAIL           ROLE  CREATED\n"
+        "u3@example.com  user  %s\n", t[4]);
+    expect(0, want, NULL, args);
+    /* --all follows every next, into one table. */
+    snprintf(want, sizeof(want), "EMAIL            ROLE   CREATED\n"
+        ADMIN "  admin  %s\n", t[0]);
+    for (i = 1; i < 5; i++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want),
+            "%s@example.com   user   %s\n", i == 3 ? "x1" : i == 4 ? "u3" :
+            i == 1 ? "u1" : "u2", t[i]);
+    expect(0, want, NULL, "users --all --limit 1");
+    snprintf(want, sizeof(want), "EMAIL           ROLE  CREATED\n"
+        "u1@example.com  user  %s\nu2@example.com  user  %s\n"
+        "u3@example.com  user  %s\n", t[1], t[2], t[4]);
+    expect(0, want, NULL, "users --search U --all --limit 2");
+    /* --json --all: one object of every page, as GET / gives it. */
+    saved_token(tok);
+    r = call("GET", "/", tok, NULL);
+    snprintf(want, sizeof(want), "%s\n", http_body(r));
+    free(r);
+    expect(0, want, NULL, "--json users --all --limit 2");
+    expect_err(4, "userapi: after is not a cursor of this server\n", NULL,
+        "users --after !!!");
+    expect(0, "EMAIL  ROLE  CREATED\n", NULL, "users --search nobody");
+}
+END_TEST
+
+/* ---- whoami, sessions, logout --all (fixed expiry) ---------------------- */
+
+START_TEST(test_whoami_prints_the_session_and_json_is_get_session)
+{
+    char  tok[TOKEN_LEN + 1], want[512], exp[32], *r;
+
+    add_user("bob@example.com", "user");
+    login_as("bob@example.com", "password1");
+    saved_token(tok);
+    r = call("GET", "/session", tok, NULL);
+    ck_assert_int_eq(http_status(r), 200);
+    snprintf(want, sizeof(want), "%s\n", http_body(r));
+    {
+        struct json_object *o = json_tokener_parse(http_body(r)), *v;
+
+        ck_assert(json_object_object_get_ex(o, "expires_at", &v));
+        snprintf(exp, sizeof(exp), "%s", json_object_get_string(v));
+        json_object_put(o);
+    }
+    free(r);
+    expect(0, want, NULL, "--json whoami");
+    snprintf(want, sizeof(want), "EMAIL            ROLE  EXPIRES\n"
+        "bob@example.com  user  %s\n", exp);
+    expect(0, want, NULL, "whoami");
+}
+END_TEST
+
+START_TEST(test_sessions_marks_the_current_and_logout_all_ends_all)
+{
+    struct json_object *o, *a, *e;
+    char  t1[TOKEN_LEN + 1], t2[TOKEN_LEN + 1], want[2048], line[512], *out;
+    char *r, *p;
+    int   code, i;
+
+    add_user("bob@example.com", "user");
+    login_as("bob@example.com", "password1");
+    saved_token(t1);
+    login_as("bob@example.com", "password1");
+    saved_token(t2);
+    out = ua_in(&code, NULL, "sessions");
+    ck_assert_msg(code == 0, "%s", ua_stderr);
+    r = call("GET", "/sessions", t2, NULL);
+    o = json_tokener_parse(http_body(r));
+    ck_assert(json_object_object_get_ex(o, "sessions", &a));
+    ck_assert_int_eq((int)json_object_array_length(a), 2);
+    snprintf(want, sizeof(want), "  %-32s  %-20s  %-20s  %-20s  %s\n", "ID",
+        "CREATED", "LAST USED", "EXPIRES", "ADDRESS");
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+    p = out + strlen(want);
+    for (i = 0; i < 2; i++) {
+        e = json_object_array_get_idx(a, i);
+        /* LAST USED moves with every request: the rest must match. */
+        snprintf(line, sizeof(line), "%c %s  %s  ", i == 1 ? '*' : ' ',
+            json_object_get_string(json_object_object_get(e, "id")),
+            json_object_get_string(json_object_object_get(e, "created_at")));
+        ck_assert_msg(strncmp(p, line, strlen(line)) == 0, "%s", out);
+        p += strlen(line) + 22;
+        snprintf(line, sizeof(line), "%s  127.0.0.1\n",
+            json_object_get_string(json_object_object_get(e, "expires_at")));
+        ck_assert_msg(strncmp(p, line, strlen(line)) == 0, "%s", out);
+        p += strlen(line);
+    }
+    ck_assert_str_eq(p, "");
+    json_object_put(o);
+    free(r);
+    free(out);
+    snprintf(want, sizeof(want), "logged out of every session on "
+        "http://127.0.0.1:%d\n", d.port);
+    expect(0, want, NULL, "logout --all");
+    ck_assert_ptr_null(read_file(token_path()));
+    r = call("GET", "/session", t1, NULL);
+    ck_assert_int_eq(http_status(r), 403);
+    free(r);
+    r = call("GET", "/session", t2, NULL);
+    ck_assert_int_eq(http_status(r), 403);
+    free(r);
 }
 END_TEST
 
@@ -1161,6 +1348,20 @@ START_TEST(test_usage_errors_exit_2)
         TRY_CMD("register"), NULL, "register x@example.com --role");
     expect_err(2, "userapi: delete: expected one EMAIL\n" TRY_CMD("delete"),
         NULL, "delete a@example.com b@example.com");
+    expect_err(2, "userapi: role: the role is admin or user, not 'boss'\n"
+        TRY_CMD("role"), NULL, "role x@example.com boss");
+    expect_err(2, "userapi: role: expected EMAIL and admin or user\n"
+        TRY_CMD("role"), NULL, "role x@example.com");
+    expect_err(2, "userapi: passwd: unexpected argument 'b@example.com'\n"
+        TRY_CMD("passwd"), NULL, "passwd a@example.com b@example.com");
+    expect_err(2, "userapi: users: the limit is a number from 1 to 1000, "
+        "not '0'\n" TRY_CMD("users"), NULL, "users --limit 0");
+    expect_err(2, "userapi: users: the limit is a number from 1 to 1000, "
+        "not '1001'\n" TRY_CMD("users"), NULL, "users --limit 1001");
+    expect_err(2, "userapi: users: the limit is a number from 1 to 1000, "
+        "not 'x'\n" TRY_CMD("users"), NULL, "users --limit x");
+    expect_err(2, "userapi: whoami: unknown option '--all'\n"
+        TRY_CMD("whoami"), NULL, "whoami --all");
     expect_err(2, "userapi: whoami: unexpected argument 'me'\n"
         TRY_CMD("whoami"), NULL, "whoami me");
     expect_err(2, "userapi: status: unknown option '--verbose'\n"
@@ -1193,15 +1394,21 @@ END_TEST
     "  login [--password-stdin] EMAIL\n" \
     "      log in and save the session for this server\n" \
     "  whoami\n" \
-    "      show the logged-in user\n" \
-    "  users\n" \
+    "      show the logged-in user and when the session expires\n" \
+    "  users [--limit N] [--after CURSOR] [--search PREFIX] [--all]\n" \
     "      list the users (an administrator sees all, a user only themself)\n" \
-    "  passwd [--password-stdin]\n" \
-    "      change your password\n" \
+    "  show EMAIL\n" \
+    "      show one user (administrators, or the user themself)\n" \
+    "  role EMAIL admin|user\n" \
+    "      give a user a role (administrators only)\n" \
+    "  passwd [--password-stdin] [EMAIL]\n" \
+    "      change your password, or set a user's (administrators only)\n" \
     "  delete EMAIL\n" \
     "      delete a user (administrators only)\n" \
-    "  logout\n" \
-    "      end the session and forget it\n" \
+    "  sessions\n" \
+    "      list your live sessions, the current one marked *\n" \
+    "  logout [--all]\n" \
+    "      end the session (with --all, every session of yours) and forget it\n" \
     "  lockouts\n" \
     "      list accounts slowed down and addresses locked out (administrators only)\n" \
     "  unlock EMAIL|ADDRESS\n" \
@@ -1378,7 +1585,9 @@ userapi_suite(void)
     tcase_add_test(tc, test_login_prompts_on_the_terminal_without_echo);
     tcase_add_test(tc, test_register_on_the_terminal_asks_twice);
     tcase_add_test(tc, test_without_xdg_runtime_dir_the_session_goes_to_the_cache);
-    tcase_add_test(tc, test_whoami_and_users_print_exact_tables_and_json_unchanged);
+    tcase_add_test(tc, test_show_and_users_print_exact_tables_and_json_unchanged);
+    tcase_add_test(tc, test_role_and_passwd_email_by_an_admin_refused_to_a_user);
+    tcase_add_test(tc, test_users_pages_with_limit_after_search_and_all);
     tcase_add_test(tc, test_commands_that_need_a_session_exit_3_without_one);
     tcase_add_test(tc, test_a_damaged_session_file_is_refused_and_login_replaces_it);
     tcase_add_test(tc, test_passwd_changes_the_password_and_keeps_the_session);
@@ -1405,6 +1614,13 @@ userapi_suite(void)
     tcase_set_timeout(tl, 60);
     tcase_add_test(tl, test_too_many_failed_logins_say_how_long_to_wait);
     tcase_add_test(tl, test_lockouts_and_unlock_for_administrators);
+    suite_add_tcase(s, tl);
+
+    tl = tcase_create("fixed expiry");
+    tcase_add_checked_fixture(tl, setup_fixed_expiry, teardown);
+    tcase_set_timeout(tl, 60);
+    tcase_add_test(tl, test_whoami_prints_the_session_and_json_is_get_session);
+    tcase_add_test(tl, test_sessions_marks_the_current_and_logout_all_ends_all);
     suite_add_tcase(s, tl);
     return s;
 }
