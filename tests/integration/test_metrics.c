@@ -345,14 +345,24 @@ START_TEST(test_socket_named_metrics_serves_metrics)
             d.conf, (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 200 && st != 200; i++) {
+    /* Every worker up, as daemon_start waits for. */
+    for (i = 0; i < 400 && st != 200; i++) {
+        char *r, wk[32] = "";
+
         sleep_ms(25);
-        st = status_of(d.port, "HEAD / HTTP/1.1\r\n" HOST "Connection: close\r\n\r\n");
+        r = http_exchange(d.port, "HEAD / HTTP/1.1\r\n" HOST
+            "Connection: close\r\n\r\n", 3000);
+        if (r != NULL && http_status(r) == 200 &&
+            http_header(r, "X-Userapid-Workers", wk, sizeof(wk)) &&
+            strcmp(wk, "2/2") == 0)
+            st = 200;
+        free(r);
     }
     ck_assert_int_eq(st, 200);
     ck_assert_int_eq(status_of(d.port, "GET /metrics HTTP/1.1\r\n" HOST
         "Connection: close\r\n\r\n"), 404);
     ck_assert(scrape_sample(mport, HEAD_ROOT) >= 1);
+    ck_assert_int_eq(WEXITSTATUS(daemon_stop(&d, 10000)), 0);
     daemon_cleanup(&d);
 }
 END_TEST
