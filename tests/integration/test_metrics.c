@@ -19,17 +19,26 @@
 
 #define HOST "Host: t\r\n"
 
-/* Starts a daemon whose metrics listener is on *mport. */
+/* Starts a daemon whose metrics listener is on *mport, with more
+ * configuration lines (may be NULL). */
+static void
+start_with_metrics_conf(struct daemon *d, int workers, int *mport,
+    const char *more)
+{
+    struct daemon_opts o = { .workers = workers };
+    char               extra[512];
+
+    *mport = harness_free_port();
+    snprintf(extra, sizeof(extra), "metrics_listen = 127.0.0.1:%d\n%s", *mport,
+        more != NULL ? more : "");
+    o.conf_extra = extra;
+    daemon_start(d, &o);
+}
+
 static void
 start_with_metrics(struct daemon *d, int workers, int *mport)
 {
-    struct daemon_opts o = { .workers = workers };
-    char               extra[128];
-
-    *mport = harness_free_port();
-    snprintf(extra, sizeof(extra), "metrics_listen = 127.0.0.1:%d\n", *mport);
-    o.conf_extra = extra;
-    daemon_start(d, &o);
+    start_with_metrics_conf(d, workers, mport, NULL);
 }
 
 /* The body of GET /metrics on port (caller frees), after checking the
@@ -164,6 +173,48 @@ START_TEST(test_counters_move_by_exactly_the_requests_made)
     ck_assert_ptr_null(strstr(b, "example.com"));
     ck_assert_ptr_null(strstr(b, "/no/such"));
     free(a);
+    free(b);
+    daemon_cleanup(&d);
+}
+END_TEST
+
+/* POST / as form fields; its status. */
+static int
+login(int port, const char *email, const char *password)
+{
+    char req[512], body[256];
+
+    snprintf(body, sizeof(body), "email=%s&password=%s", email, password);
+    snprintf(req, sizeof(req), "POST / HTTP/1.1\r\n" HOST
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+        strlen(body), body);
+    return status_of(port, req);
+}
+
+START_TEST(test_logins_count_ok_failed_and_throttled)
+{
+    struct daemon d;
+    char          path[400], pw[64], *b;
+    FILE         *fp;
+    int           mport;
+
+    start_with_metrics_conf(&d, 2, &mport, "login_max_failures = 1\n");
+    snprintf(path, sizeof(path), "%s/initial-admin-password", d.state_dir);
+    ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+    ck_assert_ptr_nonnull(fgets(pw, sizeof(pw), fp));
+    fclose(fp);
+    pw[strcspn(pw, "\n")] = '\0';
+    ck_assert_int_eq(login(d.port, "admin@localhost", pw), 200);
+    ck_assert_int_eq(login(d.port, "admin@localhost", "not-the-password"), 401);
+    /* One failure locks this address out: refused before any hash. */
+    ck_assert_int_eq(login(d.port, "admin@localhost", pw), 429);
+    b = scrape(mport);
+    ck_assert(sample(b, "userapid_logins_total{result=\"ok\"}") == 1);
+    ck_assert(sample(b, "userapid_logins_total{result=\"failed\"}") == 1);
+    ck_assert(sample(b, "userapid_logins_total{result=\"throttled\"}") == 1);
+    ck_assert(sample(b, "userapid_sessions") == 1);
+    ck_assert(sample(b, "userapid_http_requests_total{method=\"POST\",route=\"/\",code=\"429\"}") == 1);
     free(b);
     daemon_cleanup(&d);
 }
@@ -376,6 +427,7 @@ metrics_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_exposition_passes_promtool_check_metrics);
     tcase_add_test(tc, test_counters_move_by_exactly_the_requests_made);
+    tcase_add_test(tc, test_logins_count_ok_failed_and_throttled);
     tcase_add_test(tc, test_metrics_and_api_ports_are_404_for_each_other);
     tcase_add_test(tc, test_metrics_off_leaves_the_api_port_404);
     tcase_add_test(tc, test_counts_are_summed_over_the_workers);
