@@ -218,7 +218,7 @@ install: all
 	    systemd/userapid.service > $(DESTDIR)$(systemdunitdir)/userapid.service
 	chmod 0644 $(DESTDIR)$(systemdunitdir)/userapid.service
 	install -m 0644 systemd/userapid.socket systemd/userapid-https.socket \
-	    $(DESTDIR)$(systemdunitdir)/
+	    systemd/userapid-metrics.socket $(DESTDIR)$(systemdunitdir)/
 	install -m 0644 systemd/userapid.catalog $(DESTDIR)$(catalogdir)/
 	install -d $(DESTDIR)$(datarootdir)/bash-completion/completions
 	install -m 0644 scripts/userapi.bash-completion \
@@ -243,6 +243,7 @@ uninstall:
 	    $(DESTDIR)$(systemdunitdir)/userapid.service \
 	    $(DESTDIR)$(systemdunitdir)/userapid.socket \
 	    $(DESTDIR)$(systemdunitdir)/userapid-https.socket \
+	    $(DESTDIR)$(systemdunitdir)/userapid-metrics.socket \
 	    $(DESTDIR)$(catalogdir)/userapid.catalog \
 	    $(DESTDIR)$(datarootdir)/bash-completion/completions/userapi
 	rm -f $(DESTDIR)$(datarootdir)/bash-completion/completions/userapictl

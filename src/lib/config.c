@@ -89,6 +89,7 @@ static int  config_set_keepalive_timeout(struct config_ctx *, const char *);
 static int  config_set_drain_timeout(struct config_ctx *, const char *);
 static int  config_set_log_level(struct config_ctx *, const char *);
 static int  config_set_access_log(struct config_ctx *, const char *);
+static int  config_set_metrics_listen(struct config_ctx *, const char *);
 static int  config_set_registration(struct config_ctx *, const char *);
 static int  config_set_min_password_length(struct config_ctx *, const char *);
 static int  config_set_password_cost(struct config_ctx *, const char *);
@@ -117,6 +118,7 @@ static int  config_set_login_account_max_failures(struct config_ctx *,
                 const char *);
 static int  config_listen_flags(struct config_ctx *, const char *, int *);
 static int  config_check(const struct config *, char *, size_t);
+static int  config_check_metrics(const struct config *, char *, size_t);
 static int  config_bool(struct config_ctx *, const char *, int *);
 static int  config_set_login_max_failures(struct config_ctx *, const char *);
 static int  config_set_login_window(struct config_ctx *, const char *);
@@ -136,6 +138,7 @@ static const struct config_key config_keys[] = {
     { "drain_timeout",      config_set_drain_timeout,       0 },
     { "log_level",          config_set_log_level,           0 },
     { "access_log",         config_set_access_log,          0 },
+    { "metrics_listen",     config_set_metrics_listen,      0 },
     { "registration",       config_set_registration,        0 },
     { "min_password_length", config_set_min_password_length, 0 },
     { "password_cost",      config_set_password_cost,       0 },
@@ -377,6 +380,8 @@ config_check(const struct config *c, char *err, size_t errlen)
                 "and tls_key", l->text);
         return -1;
     }
+    if (config_check_metrics(c, err, errlen) == -1)
+        return -1;
     if (c->cookie_samesite == CONFIG_SAMESITE_NONE && !tls && !c->cookie_secure) {
         snprintf(err, errlen, "%s: cookie_samesite = none needs a TLS listener "
             "or cookie_secure = yes (browsers drop SameSite=None cookies "
@@ -393,6 +398,29 @@ config_check(const struct config *c, char *err, size_t errlen)
             "above login_max_failures (%ld), or one address could slow an "
             "account down for everyone", c->file[0] ? c->file : "configuration",
             c->login_account_max_failures, c->login_max_failures);
+        return -1;
+    }
+    return 0;
+}
+
+/* metrics_listen may not be one of the API's addresses. */
+static int
+config_check_metrics(const struct config *c, char *err, size_t errlen)
+{
+    const struct config_listen *m = &c->metrics_listen;
+    int                         i;
+
+    if (m->addrlen == 0)
+        return 0;
+    for (i = 0; i < c->nlisten; i++) {
+        if (!config_listen_same(&c->listen[i], m))
+            continue;
+        if (m->line > 0)
+            snprintf(err, errlen, "%s:%d: metrics_listen: \"%s\" is also a "
+                "listen address", c->file, m->line, m->text);
+        else
+            snprintf(err, errlen, "metrics_listen: \"%s\" is also a listen "
+                "address", m->text);
         return -1;
     }
     return 0;
@@ -985,6 +1013,24 @@ static int
 config_set_access_log(struct config_ctx *ctx, const char *value)
 {
     return config_bool(ctx, value, &ctx->c->access_log);
+}
+
+/* An address as for listen, without flags; "off" (the default) for none. */
+static int
+config_set_metrics_listen(struct config_ctx *ctx, const char *value)
+{
+    struct config_listen l;
+
+    if (strcasecmp(value, "off") == 0) {
+        memset(&ctx->c->metrics_listen, 0, sizeof(ctx->c->metrics_listen));
+        return 0;
+    }
+    if (config_listen_parse(value, &l, ctx->why, sizeof(ctx->why)) == -1)
+        return -1;
+    l.flags = CONFIG_LISTEN_METRICS;
+    l.line = ctx->line;
+    ctx->c->metrics_listen = l;
+    return 0;
 }
 
 static int

@@ -29,6 +29,8 @@
 /* Flags written after a listen address ("0.0.0.0:443 tls proxy"). */
 #define CONFIG_LISTEN_TLS    0x1    /* TLS on this socket */
 #define CONFIG_LISTEN_PROXY  0x2    /* a PROXY protocol header first */
+#define CONFIG_LISTEN_METRICS 0x4   /* serves GET /metrics only: metrics_listen,
+                                       or a socket named "metrics" */
 
 struct config_listen {
     struct sockaddr_storage addr;
@@ -52,6 +54,7 @@ struct config {
     long         drain_timeout;         /* seconds */
     int          log_level;             /* LOG_ERR .. LOG_DEBUG from <syslog.h> */
     int          access_log;            /* 0 or 1 */
+    struct config_listen metrics_listen; /* GET /metrics; addrlen 0: off */
 
     /* Accounts and sessions. */
     int          registration;          /* CONFIG_REGISTRATION_* */

@@ -166,6 +166,7 @@ api_response_reset(struct api_response *r)
     buf_reset(&r->body);
     buf_reset(&r->headers);
     r->user[0] = '\0';
+    r->content_type = NULL;
 }
 
 void
@@ -304,7 +305,7 @@ api_no_session(struct api_ctx *ctx, struct api_response *r, int rc,
  * background refresh last put in the status page, so a health check never
  * waits on the database.
  */
-static size_t
+size_t
 api_users_count(struct api_ctx *ctx)
 {
     static uint64_t seen_changes, refreshed_ms;
@@ -734,6 +735,7 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
         api_fields_free(&f);
         if (wait == -1)
             return api_store_error(ctx, r);
+        metrics_count_login(ctx->metrics, METRICS_LOGIN_THROTTLED);
         api_error(r, 429, "too many failed logins; try again later");
         buf_appendf(&r->headers, "Retry-After: %ld\r\n", wait);
         return API_DONE;
@@ -792,6 +794,7 @@ api_login_session(struct api_ctx *ctx, struct api_job *job,
     /* The session stands; a count not cleared only slows this account. */
     if (store_login_end(ctx->store, job->email, job->remote, 1) == -1)
         log_msg(LOG_WARNING, "login throttle: %s", store_errmsg(ctx->store));
+    metrics_count_login(ctx->metrics, METRICS_LOGIN_OK);
     api_login_answer(ctx, r, &out.user, out.token, out.expires_at, job->secure);
     explicit_bzero(out.token, sizeof(out.token));
     return 0;
@@ -866,6 +869,7 @@ api_login_failed(struct api_ctx *ctx, struct api_job *job,
         log_event(LOG_WARNING, MSGID_LOGIN_LOCKOUT, extra,
             "logins from %s locked for %ld s after %ld failures", job->remote,
             ctx->cfg->login_lockout, ctx->cfg->login_max_failures);
+    metrics_count_login(ctx->metrics, METRICS_LOGIN_FAILED);
     /* One answer for an unknown email and a wrong password. */
     api_error(r, 401, "wrong email or password");
 }

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "hashpool.h"
 #include "http.h"
+#include "metrics.h"
 #include "session.h"
 #include "status.h"
 #include "store.h"
@@ -33,6 +34,7 @@ struct api_ctx {
     const char           *dummy_hash;   /* for logins of unknown emails */
     const char           *degraded;     /* NULL, or why the store cannot
                                            be reached now (HEAD, /status) */
+    struct metrics_counters *metrics;   /* the worker's, or NULL */
 };
 
 struct api_request {
@@ -80,12 +82,18 @@ struct api_response {
     struct buf      body;           /* JSON, empty for none */
     struct buf      headers;        /* extra "Name: value\r\n" lines */
     char            user[USERDB_EMAIL_MAX + 1]; /* who asked, for the access log */
+    const char     *content_type;   /* of a body; NULL: JSON */
     struct api_job  job;            /* valid while API_PENDING */
 };
 
 void api_response_init(struct api_response *r);
 void api_response_reset(struct api_response *r);
 void api_response_free(struct api_response *r);
+
+/* The user count of HEAD / and /status: the file store's, re-read when
+ * a worker changed it or at most every 100 ms; a database's, from the
+ * status page (the background refresh).  Never waits on a database. */
+size_t api_users_count(struct api_ctx *ctx);
 
 /* Routes one request.  API_DONE with a complete answer in r, or
  * API_PENDING with r->job to run. */

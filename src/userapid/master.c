@@ -59,6 +59,7 @@
 #define BACKOFF_MAX_MS   5000
 #define KILL_GRACE_MS    1000           /* after drain_timeout, SIGKILL */
 #define LISTEN_BACKLOG   511
+#define MASTER_MAX_SOCKETS (CONFIG_MAX_LISTEN + 1)  /* the API's and metrics */
 
 struct master_worker {
     pid_t     pid;                      /* 0: slot free */
@@ -69,12 +70,13 @@ struct master_worker {
     uint64_t  kill_at;                  /* when retiring: SIGKILL deadline */
 };
 
-/* Listen sockets of one generation, in the order of its cfg.listen (or as
- * systemd passed them), with their CONFIG_LISTEN_* flags, and the TLS
- * context of its TLS ones.  A socket kept over a reload is in two sets. */
+/* Listen sockets of one generation, in the order of its cfg.listen then
+ * its metrics_listen (or as systemd passed them), with their
+ * CONFIG_LISTEN_* flags, and the TLS context of its TLS ones.  A socket
+ * kept over a reload is in two sets. */
 struct master_sockets {
-    int             fds[CONFIG_MAX_LISTEN];
-    int             flags[CONFIG_MAX_LISTEN];
+    int             fds[MASTER_MAX_SOCKETS];
+    int             flags[MASTER_MAX_SOCKETS];
     int             n;
     struct tls_ctx *tls;
 };
@@ -123,6 +125,8 @@ static void  master_signals(struct master *m);
 static void  master_shutdown(struct master *m);
 static int   master_listen(const struct config *c, const struct config *old,
                  const struct master_sockets *keep, struct master_sockets *out);
+static int   master_addresses(const struct config *c,
+                 struct config_listen *out);
 static int   master_sockets_has(const struct master_sockets *s, int fd);
 static void  master_sockets_close(struct master_sockets *s,
                  const struct master_sockets *keep);
@@ -211,26 +215,43 @@ master_store_moved(const struct config *a, const struct config *b)
         strcmp(a->database_password_file, b->database_password_file) != 0;
 }
 
+/* What c listens on: its listen list, then metrics_listen when set. */
+static int
+master_addresses(const struct config *c, struct config_listen *out)
+{
+    int n = c->nlisten;
+
+    memcpy(out, c->listen, sizeof(c->listen[0]) * (size_t)n);
+    if (c->metrics_listen.addrlen > 0)
+        out[n++] = c->metrics_listen;
+    return n;
+}
+
 /*
- * The sockets of configuration c into out, in c's order: an address that
- * old (may be NULL) lists too reuses keep's socket for it, any other is
- * bound here.  On failure nothing new stays open and out is empty.
+ * The sockets of configuration c into out, in master_addresses' order: an
+ * address that old (may be NULL) lists too reuses keep's socket for it,
+ * any other is bound here.  On failure nothing new stays open and out is
+ * empty.
  */
 static int
 master_listen(const struct config *c, const struct config *old,
     const struct master_sockets *keep, struct master_sockets *out)
 {
-    int i, j, fd, one = 1, zero = 0;
+    struct config_listen addrs[MASTER_MAX_SOCKETS], olds[MASTER_MAX_SOCKETS];
+    int i, j, fd, one = 1, zero = 0, n, nold = 0;
 
+    n = master_addresses(c, addrs);
+    if (old != NULL)
+        nold = master_addresses(old, olds);
     out->n = 0;
-    for (i = 0; i < c->nlisten; i++) {
-        const struct config_listen *l = &c->listen[i];
+    for (i = 0; i < n; i++) {
+        const struct config_listen *l = &addrs[i];
 
-        for (j = 0; old != NULL && j < old->nlisten && j < keep->n; j++)
-            if (config_listen_same(&old->listen[j], l))
+        for (j = 0; j < nold && j < keep->n; j++)
+            if (config_listen_same(&olds[j], l))
                 break;
         out->flags[out->n] = l->flags;
-        if (old != NULL && j < old->nlisten && j < keep->n) {
+        if (j < nold && j < keep->n) {
             out->fds[out->n++] = keep->fds[j];
             continue;
         }
@@ -351,9 +372,9 @@ master_sockets_inherit(struct master *m)
         log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
         return -1;
     }
-    if (n > CONFIG_MAX_LISTEN) {
+    if (n > MASTER_MAX_SOCKETS) {
         log_msg(LOG_ERR, "systemd passed %d sockets, at most %d are supported",
-            n, CONFIG_MAX_LISTEN);
+            n, MASTER_MAX_SOCKETS);
         goto out;
     }
     for (i = 0; i < n; i++) {
@@ -380,8 +401,9 @@ out:
 
 /*
  * What a socket from systemd is, by its FileDescriptorName=: "https" is
- * TLS, "http+proxy" and "https+proxy" start with a PROXY protocol header;
- * anything else (the unit's name, the default) is plain HTTP.
+ * TLS, "http+proxy" and "https+proxy" start with a PROXY protocol header,
+ * "metrics" serves GET /metrics only; anything else (the unit's name, the
+ * default) is plain HTTP.
  */
 static int
 master_socket_flags(const char *name)
@@ -390,6 +412,8 @@ master_socket_flags(const char *name)
 
     if (name == NULL)
         return 0;
+    if (strcmp(name, "metrics") == 0)
+        return CONFIG_LISTEN_METRICS;
     if (strncmp(name, "https", 5) == 0)
         flags |= CONFIG_LISTEN_TLS;
     if (strstr(name, "+proxy") != NULL)
@@ -758,6 +782,7 @@ master_check_generation(struct master *m)
         m->gen = m->next_gen;
         m->next_gen = 0;
         m->respawn_pending = 0;
+        __atomic_add_fetch(&m->status->reloads, 1, __ATOMIC_RELAXED);
         log_set_level(m->cfg.log_level);
         master_update_status(m);
         master_notify_status(m, "READY=1\n");
@@ -900,6 +925,7 @@ master_crashed(struct master *m, struct master_worker *w, int wstatus)
         m->stop_kill_at = m->now;
         return;
     }
+    __atomic_add_fetch(&m->status->worker_restarts, 1, __ATOMIC_RELAXED);
     master_update_status(m);
     master_notify_status(m, "");
     target = m->next_gen ? m->next_gen : m->gen;

@@ -56,6 +56,7 @@
 #include "proxyproto.h"
 #include "proctitle.h"
 #include "hashpool.h"
+#include "metrics.h"
 #include "auth.h"
 #include "coro.h"
 #include "pgloop.h"
@@ -126,6 +127,8 @@ struct conn {
     unsigned            counted : 1;    /* holds a per-address connection */
     unsigned            fwd_counted : 1; /* its request holds one for the
                                            client a trusted proxy named */
+    unsigned            metrics : 1;    /* from a metrics listener */
+    unsigned            in_flight : 1;  /* counted in slot->in_flight */
     struct tls_conn    *tls;            /* NULL: plain HTTP */
     struct netaddr      peer;           /* the socket's peer, or a PROXY
                                            header's source */
@@ -191,6 +194,9 @@ struct worker {
     char                      server[64];
     uint64_t                  now_ms;
     uint64_t                  reject_logged_s;
+    int                       has_metrics;  /* a metrics listener is ours */
+    uint64_t                  sessions;     /* the file store's count ... */
+    uint64_t                  sessions_ms;  /* ... and when it was taken */
 };
 
 static int      worker_setup(struct worker *w);
@@ -250,9 +256,13 @@ static void     worker_pg_tick(struct worker *w);
 static int      worker_open_store(struct worker *w);
 static void     conn_error(struct worker *w, struct conn *c, int status,
                     const char *message);
-static void     conn_queue(struct worker *w, struct conn *c, int version,
+static void     conn_queue(struct worker *w, struct conn *c,
+                    const struct http_request *req, int version,
                     int keep_alive, int head_only, const char *method,
                     const char *path);
+static void     conn_metrics(struct worker *w, struct conn *c);
+static uint64_t worker_sessions(struct worker *w);
+static void     conn_in_flight(struct worker *w, struct conn *c, int on);
 static void     conn_next_request(struct worker *w, struct conn *c);
 static int      conn_io_get(struct worker *w, struct conn *c);
 static void     conn_io_put(struct worker *w, struct conn *c);
@@ -431,6 +441,8 @@ worker_setup(struct worker *w)
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sigfd, &ev) == -1)
         return -1;
     for (i = 0; i < a->nlisten; i++) {
+        if (a->listen_flags[i] & CONFIG_LISTEN_METRICS)
+            w->has_metrics = 1;
         ev.events = EPOLLIN | EPOLLEXCLUSIVE;
         ev.data.ptr = (void *)(uintptr_t)(i + 1);
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, a->listen_fds[i], &ev) == -1) {
@@ -549,6 +561,7 @@ worker_open_state(struct worker *w)
 
     w->api.cfg = w->cfg;
     w->api.status = a->status;
+    w->api.metrics = &a->slot->m;
     if (w->cfg->storage == CONFIG_STORAGE_POSTGRESQL) {
         if (worker_open_store(w) == -1)
             return -1;
@@ -663,6 +676,7 @@ worker_conn_new(struct worker *w, int fd, const struct sockaddr_storage *ss,
     if (netaddr_from_sockaddr(ss, &c->peer) == -1 ||
         netaddr_format(&c->peer, c->remote, sizeof(c->remote)) == -1)
         snprintf(c->remote, sizeof(c->remote), "local");
+    c->metrics = (flags & CONFIG_LISTEN_METRICS) != 0;
     c->state = flags & CONFIG_LISTEN_PROXY ? CONN_PROXY :
         flags & CONFIG_LISTEN_TLS ? CONN_HANDSHAKE : CONN_HEAD;
     /* Behind a PROXY header the client is known only after it. */
@@ -889,6 +903,7 @@ conn_close(struct worker *w, struct conn *c)
 static void
 conn_free(struct worker *w, struct conn *c)
 {
+    conn_in_flight(w, c, 0);
     tls_conn_free(c->tls);
     c->tls = NULL;
     conn_io_put(w, c);
@@ -1324,6 +1339,11 @@ conn_handle(struct worker *w, struct conn *c)
 {
     struct api_request ar;
 
+    if (c->metrics) {
+        conn_metrics(w, c);
+        return;
+    }
+    conn_in_flight(w, c, 1);
     ar.http = &c->io->req;
     ar.body = c->body.data;
     ar.body_len = c->body.len;
@@ -1379,6 +1399,8 @@ conn_hash(struct worker *w, struct conn *c, struct api_job *job)
     c->state = CONN_WAIT;
     conn_timer_unlink(w, c);
     hashpool_submit(w->pool, &job->pool);
+    __atomic_store_n(&w->args->slot->hash_queue,
+        (uint64_t)hashpool_pending(w->pool), __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -1568,6 +1590,10 @@ worker_refresh(struct worker *w)
     if (store_user_count(w->api.store, 0, &n) == 0)
         __atomic_store_n(&w->args->status->users, (uint64_t)n,
             __ATOMIC_RELAXED);
+    /* Only a worker that serves /metrics pays for counting sessions. */
+    if (w->has_metrics && store_session_count(w->api.store, &n) == 0)
+        __atomic_store_n(&w->args->status->sessions, (uint64_t)n,
+            __ATOMIC_RELAXED);
     if (++w->refreshes % SWEEP_EVERY == 0 &&
         store_sweep(w->api.store, SWEEP_BATCH) == -1 && errno != ENOTCONN)
         log_msg(LOG_WARNING, "sweep: %s", store_errmsg(w->api.store));
@@ -1648,9 +1674,72 @@ conn_respond(struct worker *w, struct conn *c)
         memcpy(path, req->path, n);
         path[n] = '\0';
     }
-    conn_queue(w, c, req->version, keep, req->method == HTTP_METHOD_HEAD,
+    conn_queue(w, c, req, req->version, keep, req->method == HTTP_METHOD_HEAD,
         http_method_name(req->method), path);
     conn_next_request(w, c);
+}
+
+/*
+ * A request on a metrics listener: GET or HEAD /metrics gets the
+ * exposition, answered on the loop from the status page (and /proc);
+ * any other path is 404, another method 405.  Never touches the store
+ * of a database, so a scrape never waits on it.
+ */
+static void
+conn_metrics(struct worker *w, struct conn *c)
+{
+    const struct http_request *req = &c->io->req;
+    struct metrics_gauges      g;
+
+    api_response_reset(&w->res);
+    if (req->path_len != 8 || memcmp(req->path, "/metrics", 8) != 0) {
+        api_error(&w->res, 404, "no such resource");
+    } else if (req->method != HTTP_METHOD_GET &&
+        req->method != HTTP_METHOD_HEAD) {
+        api_error(&w->res, 405, "only GET and HEAD are allowed here");
+        buf_append_str(&w->res.headers, "Allow: GET, HEAD\r\n");
+    } else {
+        g.users = (uint64_t)api_users_count(&w->api);
+        g.sessions = worker_sessions(w);
+        g.master_pid = w->args->master_pid;
+        w->res.status = 200;
+        w->res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        if (metrics_write(&w->res.body, w->args->status, &g) == -1)
+            api_error(&w->res, 500, "out of memory");
+    }
+    conn_handled(w, c, API_DONE, NULL, 0);
+}
+
+/* Live sessions for a scrape: the database's from the background
+ * refresh; the files' counted here, at most once a second. */
+static uint64_t
+worker_sessions(struct worker *w)
+{
+    size_t n;
+
+    if (w->pg != NULL)
+        return __atomic_load_n(&w->args->status->sessions, __ATOMIC_RELAXED);
+    if (w->sessions_ms == 0 || w->now_ms - w->sessions_ms >= 1000) {
+        if (store_session_count(w->api.store, &n) == 0)
+            w->sessions = n;
+        else
+            log_msg(LOG_ERR, "store: %s", store_errmsg(w->api.store));
+        w->sessions_ms = w->now_ms;
+    }
+    return w->sessions;
+}
+
+/* Counts c's request in (on) or out of the worker's requests in flight. */
+static void
+conn_in_flight(struct worker *w, struct conn *c, int on)
+{
+    long *n = &w->args->slot->in_flight;
+
+    if (c->in_flight == (unsigned)on)
+        return;
+    c->in_flight = on != 0;
+    __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + (on ? 1 : -1),
+        __ATOMIC_RELAXED);
 }
 
 /* Finished hashing jobs: continue their requests. */
@@ -1659,7 +1748,10 @@ worker_jobs_done(struct worker *w)
 {
     struct hashpool_job *list, *next;
 
-    for (list = hashpool_collect(w->pool); list != NULL; list = next) {
+    list = hashpool_collect(w->pool);
+    __atomic_store_n(&w->args->slot->hash_queue,
+        (uint64_t)hashpool_pending(w->pool), __ATOMIC_RELAXED);
+    for (; list != NULL; list = next) {
         struct api_job *job = (struct api_job *)list;
         struct conn    *c = job->owner;
 
@@ -1697,23 +1789,27 @@ conn_error(struct worker *w, struct conn *c, int status, const char *message)
         c->req_start_us = status_monotonic_us();
     api_response_reset(&w->res);
     api_error(&w->res, status, message);
-    conn_queue(w, c, 11, 0, 0, method, path);
+    conn_queue(w, c, io != NULL && c->state == CONN_BODY ? &io->req : NULL,
+        11, 0, 0, method, path);
     c->closing = 1;
     c->state = CONN_HEAD;
     if (c->io != NULL)
         c->io->in_len = 0;
 }
 
-/* Serialises w->res into c's output and writes the access log entry. */
+/* Serialises w->res into c's output, counts it for the metrics (req:
+ * the parsed request, or NULL) and writes the access log entry. */
 static void
-conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
-    int head_only, const char *method, const char *path)
+conn_queue(struct worker *w, struct conn *c, const struct http_request *req,
+    int version, int keep_alive, int head_only, const char *method,
+    const char *path)
 {
     struct api_response *r = &w->res;
     struct http_response h;
     struct log_access    la;
     char                 gen[17];
     const char          *id = c->client.request_id;
+    uint64_t             duration;
     int                  secure;
 
     /* A trusted proxy's request id is kept: one id end to end. */
@@ -1735,7 +1831,8 @@ conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
     h.date = worker_date(w);
     h.server = w->server;
     h.request_id = id;
-    h.content_type = r->body.len > 0 ? "application/json" : NULL;
+    h.content_type = r->body.len == 0 ? NULL : r->content_type != NULL ?
+        r->content_type : "application/json";
     h.extra = r->headers.data;
     h.extra_len = r->headers.len;
     h.body = r->body.data;
@@ -1748,13 +1845,19 @@ conn_queue(struct worker *w, struct conn *c, int version, int keep_alive,
     if (!keep_alive)
         c->closing = 1;
     __atomic_add_fetch(&w->args->slot->requests, 1, __ATOMIC_RELAXED);
+    duration = status_monotonic_us() - c->req_start_us;
+    conn_in_flight(w, c, 0);
+    if (!c->metrics)
+        metrics_count_request(&w->args->slot->m, req != NULL ? req->method :
+            HTTP_METHOD_UNKNOWN, req != NULL ? metrics_route(req->path,
+            req->path_len) : METRICS_ROUTE_OTHER, r->status, duration);
     if (w->cfg->access_log) {
         la.request_id = id;
         la.remote_addr = c->client.addr[0] != '\0' ? c->client.addr : c->remote;
         la.method = method;
         la.path = path;
         la.status = r->status;
-        la.duration_us = status_monotonic_us() - c->req_start_us;
+        la.duration_us = duration;
         la.user = r->user[0] ? r->user : NULL;
         log_access(&la);
     }

@@ -62,9 +62,11 @@ START_TEST(test_units_verify_without_a_word)
     out = run_cmd(&st, "set -e; t=$(mktemp -d); s='%s'; "
         "sed \"s|/usr/sbin/|$s/usr/sbin/|\" $s/lib/systemd/system/userapid.service "
         "> $t/userapid.service; cp $s/lib/systemd/system/userapid.socket "
-        "$s/lib/systemd/system/userapid-https.socket $t/; "
+        "$s/lib/systemd/system/userapid-https.socket "
+        "$s/lib/systemd/system/userapid-metrics.socket $t/; "
         "cd $t; MANPATH=$s/usr/share/man systemd-analyze verify userapid.service "
-        "userapid.socket userapid-https.socket 2>&1; rm -rf $t", stage());
+        "userapid.socket userapid-https.socket userapid-metrics.socket 2>&1; "
+        "rm -rf $t", stage());
     ck_assert_int_eq(WEXITSTATUS(st), 0);
     ck_assert_msg(strcmp(out, "") == 0, "systemd-analyze verify said: %s", out);
     free(out);
@@ -124,14 +126,15 @@ START_TEST(test_staged_layout_and_modes)
         "/usr/share/man/man5/userapid.conf.5",
         "/lib/systemd/system/userapid.service", "/lib/systemd/system/userapid.socket",
         "/lib/systemd/system/userapid-https.socket",
+        "/lib/systemd/system/userapid-metrics.socket",
         "/usr/lib/systemd/catalog/userapid.catalog", "/etc/userapid/userapid.conf",
         "/usr/bin/userapi", "/usr/share/man/man1/userapi.1",
         "/usr/share/bash-completion/completions/userapi",
         "/usr/share/bash-completion/completions/userapictl",
     };
     static const unsigned modes[] = {
-        0755, 0755, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0755, 0644,
-        0644, 0644,
+        0755, 0755, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0644, 0755,
+        0644, 0644, 0644,
     };
     char   path[1024];
     size_t i;

@@ -215,7 +215,7 @@ START_TEST(test_shipped_conf_documents_every_default)
     static const char *const keys[] = {
         "listen", "workers", "state_dir", "max_connections", "max_body_size",
         "header_timeout", "keepalive_timeout", "drain_timeout", "log_level",
-        "access_log",
+        "access_log", "metrics_listen",
     };
     struct config   c, d;
     char            path[4096], err[CONFIG_ERR_LEN] = "", pat[64];
@@ -1167,6 +1167,82 @@ START_TEST(test_login_limits_at_the_top_and_store_defaults)
 }
 END_TEST
 
+/* --- metrics_listen --- */
+
+START_TEST(test_metrics_listen_is_off_by_default)
+{
+    struct config c;
+
+    config_defaults(&c);
+    ck_assert_int_eq(c.metrics_listen.addrlen, 0);
+}
+END_TEST
+
+START_TEST(test_metrics_listen_takes_an_address_and_off)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    ck_assert_msg(load("\nmetrics_listen = 127.0.0.1:9100\n", &c, err) == 0,
+        "%s", err);
+    assert_ipv4(&c.metrics_listen, "127.0.0.1", 9100);
+    ck_assert_str_eq(c.metrics_listen.text, "127.0.0.1:9100");
+    ck_assert_int_eq(c.metrics_listen.flags, CONFIG_LISTEN_METRICS);
+    ck_assert_int_eq(c.metrics_listen.line, 2);
+    /* The API's list is left alone. */
+    ck_assert_int_eq(c.nlisten, 1);
+    ck_assert_str_eq(c.listen[0].text, "127.0.0.1:8080");
+    ck_assert_msg(load("metrics_listen = [::1]:9100\n", &c, err) == 0, "%s", err);
+    assert_ipv6(&c.metrics_listen, "::1", 9100);
+    ck_assert_msg(load("metrics_listen = :9100\n", &c, err) == 0, "%s", err);
+    ck_assert_int_eq(c.metrics_listen.dual, 1);
+    ck_assert_msg(load("metrics_listen = off\n", &c, err) == 0, "%s", err);
+    ck_assert_int_eq(c.metrics_listen.addrlen, 0);
+    config_defaults(&c);
+    ck_assert_int_eq(config_set(&c, "metrics_listen", "localhost:9100", 0, err,
+        CONFIG_ERR_LEN), 0);
+    assert_ipv4(&c.metrics_listen, "127.0.0.1", 9100);
+    ck_assert_int_eq(config_set(&c, "metrics_listen", "OFF", 0, err,
+        CONFIG_ERR_LEN), 0);
+    ck_assert_int_eq(c.metrics_listen.addrlen, 0);
+}
+END_TEST
+
+START_TEST(test_metrics_listen_rejects_bad_addresses_and_flags)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    ck_assert_int_eq(load("metrics_listen = 127.0.0.1\n", &c, err), -1);
+    ck_assert_msg(strstr(err, ":1: metrics_listen: ") != NULL, "%s", err);
+    ck_assert_int_eq(load("metrics_listen = 127.0.0.1:70000\n", &c, err), -1);
+    ck_assert_int_eq(load("metrics_listen = 127.0.0.1:9100 tls\n", &c, err), -1);
+    ck_assert_int_eq(load("metrics_listen = 127.0.0.1:9100\n"
+        "metrics_listen = 127.0.0.1:9101\n", &c, err), -1);
+    ck_assert_msg(strstr(err, "2: \"metrics_listen\" is already set on line 1")
+        != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_metrics_listen_may_not_be_a_listen_address)
+{
+    struct config_source src;
+    struct config        c;
+    char                 err[CONFIG_ERR_LEN] = "", want[CONFIG_ERR_LEN];
+
+    memset(&src, 0, sizeof(src));
+    src.config_path = conf_path;
+    conf_write("listen = 127.0.0.1:9100\nmetrics_listen = 127.0.0.1:09100\n");
+    ck_assert_int_eq(config_read(&src, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:2: metrics_listen: \"127.0.0.1:09100\" "
+        "is also a listen address", conf_path);
+    ck_assert_str_eq(err, want);
+    conf_write("listen = 127.0.0.1:9100\nmetrics_listen = 127.0.0.1:9101\n");
+    ck_assert_msg(config_read(&src, &c, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(c.metrics_listen.flags, CONFIG_LISTEN_METRICS);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1176,6 +1252,10 @@ config_suite(void)
     tc = tcase_create("defaults");
     tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
     tcase_add_test(tc, test_defaults_are_the_documented_values);
+    tcase_add_test(tc, test_metrics_listen_is_off_by_default);
+    tcase_add_test(tc, test_metrics_listen_takes_an_address_and_off);
+    tcase_add_test(tc, test_metrics_listen_rejects_bad_addresses_and_flags);
+    tcase_add_test(tc, test_metrics_listen_may_not_be_a_listen_address);
     tcase_add_test(tc, test_shipped_conf_parses_to_the_defaults);
     tcase_add_test(tc, test_shipped_conf_documents_every_default);
     tcase_add_test(tc, test_empty_file_keeps_defaults);
