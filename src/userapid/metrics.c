@@ -28,7 +28,7 @@
 
 static const char *const metrics_route_names[METRICS_NROUTES] = {
     "/", "/status", "/session", "/users/{email}", "/lockouts",
-    "/lockouts/{key}", "other",
+    "/lockouts/{key}", "/sessions", "/sessions/{id}", "other",
 };
 
 /* The statuses the server sends; the last slot is every other one. */
@@ -73,6 +73,7 @@ metrics_route(const char *path, size_t len)
     static const struct { const char *p; size_t n; int prefix; } r[] = {
         { "/", 1, 0 }, { "/status", 7, 0 }, { "/session", 8, 0 },
         { "/users/", 7, 1 }, { "/lockouts", 9, 0 }, { "/lockouts/", 10, 1 },
+        { "/sessions", 9, 0 }, { "/sessions/", 10, 1 },
     };
     size_t i;
 

@@ -25,6 +25,8 @@ enum metrics_route {
     METRICS_ROUTE_USER,                 /* "/users/{email}" */
     METRICS_ROUTE_LOCKOUTS,             /* "/lockouts" */
     METRICS_ROUTE_LOCKOUT,              /* "/lockouts/{key}" */
+    METRICS_ROUTE_SESSIONS,             /* "/sessions" */
+    METRICS_ROUTE_SESSION_ID,           /* "/sessions/{id}" */
     METRICS_ROUTE_OTHER,                /* anything else, "*" included */
     METRICS_NROUTES
 };
