@@ -3,7 +3,7 @@
 #
 #   make              build everything under build/
 #   make run          the daemon in the foreground on 127.0.0.1:8080
-#   make check        unit and integration tests
+#   make check        unit and integration tests, and the API contract
 #   make SANITIZE=1   the same with AddressSanitizer and UBSan (build/sanitize/)
 #   make clean
 
@@ -164,24 +164,40 @@ run: $(DAEMON)
 	@mkdir -p -m 0700 $(STATE_DIR)
 	$(DAEMON) --config etc/userapid.conf --listen $(LISTEN) --state-dir $(STATE_DIR)
 
+# The API contract (docs/openapi.yaml): linted first, then every answer
+# that the suites speaking well-formed HTTP to the API received (test_api in
+# both passes, test_hardening) is checked against it.
+CONTRACT_LOG    := $(BUILD)/contract.jsonl
+CONTRACT_SUITES := test_api test_hardening
+
 check: $(DAEMON) $(CTL) $(USERAPI) $(UNIT_BINS) $(INTEG_BINS) $(PG_INTEG_BINS) $(PRELOAD) stage
+	tests/contract/lint
+	@rm -f $(CONTRACT_LOG)
 	@USERAPID_STAGE=$(STAGE) USERAPID_MAKE_ARGS="$(if $(filter 1,$(SANITIZE)),SANITIZE=1)" \
 	    USERAPID_PRELOAD=$(CURDIR)/$(PRELOAD) \
 	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
 	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
+	    USERAPID_CONTRACT_LOG=$(CURDIR)/$(CONTRACT_LOG) \
+	    USERAPID_CONTRACT_SUITES="$(CONTRACT_SUITES)" \
 	    tests/pg/with-pg scripts/run-tests $(UNIT_BINS) $(INTEG_BINS) \
 	    $(addprefix pg:,$(PG_INTEG_BINS))
+	tests/contract/check docs/openapi.yaml $(CONTRACT_LOG)
 
 check-unit: $(UNIT_BINS)
 	@USERAPID_SRCDIR=$(CURDIR) scripts/run-tests $(UNIT_BINS)
 
 check-integration: $(DAEMON) $(CTL) $(USERAPI) $(INTEG_BINS) $(PRELOAD)
+	tests/contract/lint
+	@rm -f $(CONTRACT_LOG)
 	@USERAPID_PRELOAD=$(CURDIR)/$(PRELOAD) \
 	    USERAPID_BIN=$(CURDIR)/$(DAEMON) USERAPICTL_BIN=$(CURDIR)/$(CTL) \
 	    USERAPI_BIN=$(CURDIR)/$(USERAPI) \
 	    USERAPID_SRCDIR=$(CURDIR) \
+	    USERAPID_CONTRACT_LOG=$(CURDIR)/$(CONTRACT_LOG) \
+	    USERAPID_CONTRACT_SUITES="$(CONTRACT_SUITES)" \
 	    scripts/run-tests $(INTEG_BINS)
+	tests/contract/check docs/openapi.yaml $(CONTRACT_LOG)
 
 clean:
 	rm -rf build

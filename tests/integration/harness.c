@@ -7,9 +7,17 @@
  * daemon stores in PostgreSQL: a database of its own, made by pgtest and
  * given its schema by "userapictl db init", unless daemon_opts.share_db
  * names another daemon's.
+ *
+ * With USERAPID_CONTRACT_LOG naming a file, http_exchange and
+ * http_exchange_from (the one way the API suites talk to the daemon)
+ * append each exchange to it as one JSON line, {"method","path","status",
+ * "headers" (names in lower case),"body"}, for tests/contract/check.
+ * Requests sent with curl (run_cmd) or over a connection of the test's own
+ * are not recorded.
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +35,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "harness.h"
 
@@ -486,6 +496,75 @@ http_connect_from(int port, const char *src)
     return fd;
 }
 
+/*
+ * Appends {"method","path","status","headers","body"} of the first request
+ * in req and the first response in resp to $USERAPID_CONTRACT_LOG, in one
+ * write(2) with O_APPEND, so lines from forked tests never interleave.
+ */
+static void
+contract_record(const char *req, const char *resp)
+{
+    const char         *logpath = getenv("USERAPID_CONTRACT_LOG");
+    const char         *sp, *sp2, *line, *end, *head_end, *body;
+    struct json_object *o, *h;
+    size_t              body_len;
+    const char         *s;
+    char               *out;
+    int                 fd, status = http_status(resp);
+
+    if (logpath == NULL || logpath[0] == '\0' || req == NULL || status < 0 ||
+        (sp = strchr(req, ' ')) == NULL || (sp2 = strchr(sp + 1, ' ')) == NULL ||
+        (head_end = strstr(resp, "\r\n\r\n")) == NULL)
+        return;
+    o = json_object_new_object();
+    h = json_object_new_object();
+    json_object_object_add(o, "method",
+        json_object_new_string_len(req, (int)(sp - req)));
+    json_object_object_add(o, "path",
+        json_object_new_string_len(sp + 1, (int)(sp2 - sp - 1)));
+    json_object_object_add(o, "status", json_object_new_int(status));
+    /* Header fields, names in lower case; the last of a repeated name. */
+    for (line = strstr(resp, "\r\n") + 2; line < head_end + 2; line = end + 2) {
+        const char *colon, *v;
+        char        name[128];
+        size_t      i, n;
+
+        end = strstr(line, "\r\n");
+        colon = memchr(line, ':', (size_t)(end - line));
+        if (colon == NULL || (n = (size_t)(colon - line)) >= sizeof(name))
+            continue;
+        for (i = 0; i < n; i++)
+            name[i] = (char)tolower((unsigned char)line[i]);
+        name[n] = '\0';
+        for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+            ;
+        json_object_object_add(h, name,
+            json_object_new_string_len(v, (int)(end - v)));
+    }
+    json_object_object_add(o, "headers", h);
+    /* The body of this response alone: Content-Length says where it ends. */
+    body = head_end + 4;
+    body_len = strlen(body);
+    if (json_object_object_get_ex(h, "content-length", &h)) {
+        size_t cl = strtoul(json_object_get_string(h), NULL, 10);
+
+        if (cl < body_len)
+            body_len = cl;
+    } else if (status == 204 || status == 304)
+        body_len = 0;
+    json_object_object_add(o, "body",
+        json_object_new_string_len(body, (int)body_len));
+    s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    if (asprintf(&out, "%s\n", s) != -1) {
+        fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        ck_assert_msg(fd >= 0, "cannot open %s: %s", logpath, strerror(errno));
+        ck_assert_int_eq(write(fd, out, strlen(out)), (ssize_t)strlen(out));
+        close(fd);
+        free(out);
+    }
+    json_object_put(o);
+}
+
 char *
 http_exchange_from(int port, const char *src, const char *req, int timeout_ms)
 {
@@ -497,6 +576,7 @@ http_exchange_from(int port, const char *src, const char *req, int timeout_ms)
     http_send_str(fd, req);
     r = http_recv_all(fd, timeout_ms, NULL);
     close(fd);
+    contract_record(req, r);
     return r;
 }
 
@@ -604,6 +684,7 @@ http_exchange(int port, const char *req, int timeout_ms)
     http_send_str(fd, req);
     r = http_recv_all(fd, timeout_ms, NULL);
     close(fd);
+    contract_record(req, r);
     return r;
 }
 

@@ -79,7 +79,9 @@ void  http_send_str(int fd, const char *s);
 char *http_recv_all(int fd, int timeout_ms, size_t *len);
 /* Reads exactly one response (head + Content-Length body). Caller frees. */
 char *http_recv_response(int fd, int timeout_ms);
-/* Connects, sends req, reads until close or silence. Caller frees. */
+/* Connects, sends req, reads until close or silence. Caller frees.  With
+ * USERAPID_CONTRACT_LOG set, the exchange is appended to that file (see
+ * harness.c), as is http_exchange_from's. */
 char *http_exchange(int port, const char *req, int timeout_ms);
 /* Status code of a response text, or -1. */
 int   http_status(const char *resp);

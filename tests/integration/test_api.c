@@ -1487,6 +1487,8 @@ START_TEST(test_options_answers_204_with_allow)
         { "/sessions", "GET, HEAD, DELETE, OPTIONS" },
         { "/sessions/0123456789abcdef0123456789abcdef", "DELETE, OPTIONS" },
         { "/users/a@b.cd", "GET, HEAD, PATCH, DELETE, OPTIONS" },
+        { "/lockouts", "GET, HEAD, OPTIONS" },
+        { "/lockouts/a@b.cd", "DELETE, OPTIONS" },
         { "*", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" },
     };
     char   req[256], v[128], *r;
@@ -1508,6 +1510,60 @@ START_TEST(test_options_answers_204_with_allow)
     r = http_exchange(d.port, "OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n"
         "Connection: close\r\n\r\n", 5000);
     ck_assert_int_eq(http_status(r), 404);
+    free(r);
+}
+END_TEST
+
+/*
+ * HEAD answers wherever GET does, with GET's status and no body; the
+ * lockout routes answer admins only; a body of another type is 415.
+ */
+START_TEST(test_head_lockouts_and_media_types)
+{
+    static const struct { const char *path; int user, anon; } gets[] = {
+        { "/status", 200, 200 },
+        { "/session", 200, 403 },
+        { "/sessions", 200, 403 },
+        { "/users/head@example.com", 200, 403 },
+        { "/lockouts", 403, 403 },
+    };
+    char   tok[128], adm[128], *r;
+    size_t i;
+
+    create("head@example.com", "longenough");
+    snprintf(tok, sizeof(tok), "%s", login("head@example.com", "longenough"));
+    snprintf(adm, sizeof(adm), "%s", admin_token());
+    for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+        r = call("HEAD", gets[i].path, tok, NULL, NULL);
+        ck_assert_msg(http_status(r) == gets[i].user, "%s: %s", gets[i].path, r);
+        ck_assert_str_eq(http_body(r), "");
+        free(r);
+        r = call("HEAD", gets[i].path, NULL, NULL, NULL);
+        ck_assert_msg(http_status(r) == gets[i].anon, "%s: %s", gets[i].path, r);
+        ck_assert_str_eq(http_body(r), "");
+        free(r);
+    }
+    r = call("GET", "/lockouts", adm, NULL, NULL);
+    ck_assert_msg(http_status(r) == 200, "%s", r);
+    free(r);
+    r = call("GET", "/lockouts", tok, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+    r = call("DELETE", "/lockouts/nobody%40example.com", adm, NULL, NULL);
+    assert_error(r, 404, "not_found");
+    free(r);
+    r = call("DELETE", "/lockouts/nobody%40example.com", tok, NULL, NULL);
+    assert_error(r, 403, "forbidden");
+    free(r);
+    r = call("POST", "/", NULL, "text/plain",
+        "email=head@example.com&password=longenough");
+    assert_error(r, 415, "unsupported_media_type");
+    free(r);
+    r = call("PATCH", "/users/head@example.com", tok, "text/plain", "role=admin");
+    assert_error(r, 415, "unsupported_media_type");
+    free(r);
+    r = call("POST", "/", NULL, NULL, "{\"email\":");
+    assert_error(r, 400, "bad_request");
     free(r);
 }
 END_TEST
@@ -1859,6 +1915,7 @@ api_suite(void)
     tcase_add_test(tc, test_delete_user_ends_sessions);
     tcase_add_test(tc, test_routes_405_with_allow);
     tcase_add_test(tc, test_options_answers_204_with_allow);
+    tcase_add_test(tc, test_head_lockouts_and_media_types);
     tcase_add_test(tc, test_cors_for_listed_origins_only);
     tcase_add_test(tc, test_sessions_survive_restart);
     tcase_add_test(tc, test_initial_admin_password_file_is_0600);
