@@ -2,7 +2,8 @@
 /*
  * cli.h - what the command-line programs share: exit statuses and the
  * --version text.
- * Also the hint that follows a usage error (cli_try_help).
+ * Also how their messages look (cli_vsay) and the hint that follows a
+ * usage error (cli_try_help).
  *
  * userapid and userapictl agree on the first three exit statuses
  * (userapid(8), userapictl(8)); each program documents any it adds.
@@ -10,6 +11,7 @@
 #ifndef USERAPID_CLI_H
 #define USERAPID_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #define EXIT_RUNTIME  1         /* a failure at run time */
@@ -21,6 +23,17 @@
     prog " " USERAPID_VERSION "\n" \
     "Copyright (c) 2026 The userapid developers.\n" \
     "Licensed under the MIT License (SPDX-License-Identifier: MIT).\n"
+
+/* "PROG: [NAME: ]message" and a newline on stderr (name NULL for none). */
+static inline void
+cli_vsay(const char *prog, const char *name, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", prog);
+    if (name != NULL)
+        fprintf(stderr, "%s: ", name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
 
 /*
  * The line after a usage error, as GNU tools and systemctl print it: where

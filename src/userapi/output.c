@@ -15,17 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "userapi.h"
 
 /* "userapi: [NAME: ]message" on stderr, name NULL for none. */
 void
 ua_vsay(const char *name, const char *fmt, va_list ap)
 {
-    fputs("userapi: ", stderr);
-    if (name != NULL)
-        fprintf(stderr, "%s: ", name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vsay("userapi", name, fmt, ap);
 }
 
 /* "userapi: message" on stderr; returns UA_EXIT_FAIL. */

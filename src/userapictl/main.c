@@ -160,11 +160,7 @@ ctl_command_help(const struct ctl_command *cmd)
 static void
 ctl_vmsg(const char *name, const char *fmt, va_list ap)
 {
-    fputs("userapictl: ", stderr);
-    if (name != NULL)
-        fprintf(stderr, "%s: ", name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vsay("userapictl", name, fmt, ap);
 }
 
 /* "userapictl: message" on stderr; returns EXIT_RUNTIME. */
