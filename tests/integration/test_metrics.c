@@ -291,16 +291,17 @@ START_TEST(test_counts_are_summed_over_the_workers)
 
     start_with_metrics(&d, 2, &mport);
     ck_assert_int_eq(daemon_workers(&d, w, 2), 2);
-    /* A woken worker accepts a whole batch: connect one at a time until
-     * both hold some. */
-    for (k = 0; k < 20 && !spread; k++) {
+    /* A woken worker accepts a whole batch: connect one at a time, more
+     * slowly each round, until both hold some (a loaded machine may give
+     * many rounds to one). */
+    for (k = 0; k < 100 && !spread; k++) {
         before = scrape_sample(mport, HEAD_ROOT);
         base[0] = socket_fds(w[0]);
         base[1] = socket_fds(w[1]);
         for (i = 0; i < NCONN; i++) {
             ck_assert_int_ge(fds[i] = http_connect(d.port), 0);
             http_send_str(fds[i], "HEAD / HTTP/1.1\r\n" HOST "\r\n");
-            sleep_ms(2);
+            sleep_ms(1 + k % 8);
         }
         for (i = 0; i < NCONN; i++) {
             r = http_recv_response(fds[i], 3000);
