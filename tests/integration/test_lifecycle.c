@@ -438,6 +438,28 @@ END_TEST
 
 /* ":PORT" is every address, IPv6 and IPv4 on one socket; an IPv4 client
  * is logged (and limited) as a.b.c.d, not ::ffff:a.b.c.d. */
+/* A port nothing holds on any address, IPv4 or IPv6 (the harness's is
+ * only free on 127.0.0.1). */
+static int
+free_port_everywhere(void)
+{
+    struct sockaddr_in6 sin6;
+    socklen_t           len = sizeof(sin6);
+    int                 fd, off = 0, port;
+
+    fd = socket(AF_INET6, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+        sizeof(off)), 0);
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin6, &len), 0);
+    port = ntohs(sin6.sin6_port);
+    close(fd);
+    return port;
+}
+
 START_TEST(test_bare_port_listens_on_every_address)
 {
     struct daemon      d;
@@ -446,6 +468,7 @@ START_TEST(test_bare_port_listens_on_every_address)
     int                st;
 
     daemon_prepare(&d, &o);
+    d.port = free_port_everywhere();
     snprintf(lines, sizeof(lines), "listen = :%d\n", d.port);
     daemon_write_conf_listen(&d, 2, lines, NULL);
     daemon_start(&d, &o);
