@@ -694,8 +694,9 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
 }
 
 /*
- * Whether a cookie-authenticated request that may change something (not
- * GET, HEAD or OPTIONS) comes from another site's page: its Origin is
+ * Whether a request that may change something (not GET, HEAD or OPTIONS)
+ * comes from another site's page, for a cookie-authenticated request and
+ * a login: its Origin is
  * present and neither the server's own ("http[s]://" Host) nor one of
  * cors_origins, or, without Origin, its Sec-Fetch-Site is "cross-site".
  * A listed origin may act with cookie_samesite = none, as CORS allows it.
@@ -762,6 +763,12 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     long               wait;
     int                rc;
 
+    /* Login CSRF: another site's page must not log the browser in to an
+     * account of its choosing. */
+    if (api_cross_site(ctx, req)) {
+        api_error(r, 403, "a login may not be sent from another site's page");
+        return API_DONE;
+    }
     if (api_decode_body(req, r, &f) == -1)
         return API_DONE;
     if (f.email == NULL || f.password == NULL) {
