@@ -4,6 +4,7 @@
 #   make              build everything under build/
 #   make run          the daemon in the foreground on 127.0.0.1:8080
 #   make check        unit and integration tests, and the API contract
+#   make check-ui     the web app (/ui/) in headless Chromium
 #   make SANITIZE=1   the same with AddressSanitizer and UBSan (build/sanitize/)
 #   make clean
 
@@ -358,6 +359,14 @@ check-systemd: $(DEB_PKG)
 check-tls: $(DAEMON)
 	@scripts/install-deps --check-tls
 	tests/tls/testssl
+
+# The web app in a real browser: headless Chromium driven by Selenium
+# against the built daemon (tests/ui/run); screenshots at 360 and 1280 px
+# wide under build/ui/.
+.PHONY: check-ui
+check-ui: $(DAEMON)
+	@scripts/install-deps --check-ui
+	USERAPID_BIN=$(CURDIR)/$(DAEMON) tests/ui/run $(CURDIR)/$(BUILD)/ui
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
