@@ -59,6 +59,7 @@ async function start() {
     document.body.classList.toggle('is-admin', admin);
     $('users-title').textContent = admin ? 'Users' : 'My record';
     $('search-form').hidden = !admin;
+    $('next-page').parentElement.hidden = !admin;
     show('account');
     pages = [null];
     page = 0;

@@ -696,17 +696,17 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
 /*
  * Whether a request that may change something (not GET, HEAD or OPTIONS)
  * comes from another site's page, for a cookie-authenticated request and
- * a login: its Origin is
- * present and neither the server's own ("http[s]://" Host) nor one of
- * cors_origins, or, without Origin, its Sec-Fetch-Site is "cross-site".
+ * a login: its Origin is present and neither the server's own
+ * ("http[s]://" Host) nor one of cors_origins, or, without Origin, its
+ * Sec-Fetch-Site is "cross-site".
  * A listed origin may act with cookie_samesite = none, as CORS allows it.
  */
 static int
 api_cross_site(const struct api_ctx *ctx, const struct api_request *req)
 {
     const struct http_header *o, *host, *sfs;
-    const char               *scheme = req->secure ? "https://" : "http://";
-    size_t                    slen = strlen(scheme);
+    const char               *v;
+    size_t                    n;
 
     switch (req->http->method) {
     case HTTP_METHOD_GET:
@@ -717,10 +717,20 @@ api_cross_site(const struct api_ctx *ctx, const struct api_request *req)
         break;
     }
     if ((o = http_request_header(req->http, "Origin")) != NULL) {
+        /* Either scheme: behind a proxy that terminates TLS, the daemon
+         * may not know which one the browser used. */
         host = http_request_header(req->http, "Host");
-        if (host != NULL && o->value_len == slen + host->value_len &&
-            strncasecmp(o->value, scheme, slen) == 0 &&
-            strncasecmp(o->value + slen, host->value, host->value_len) == 0)
+        v = o->value;
+        n = o->value_len;
+        if (n > 8 && strncasecmp(v, "https://", 8) == 0) {
+            v += 8;
+            n -= 8;
+        } else if (n > 7 && strncasecmp(v, "http://", 7) == 0) {
+            v += 7;
+            n -= 7;
+        }
+        if (v != o->value && host != NULL && n == host->value_len &&
+            strncasecmp(v, host->value, n) == 0)
             return 0;
         return !config_cors_allowed(ctx->cfg, o->value, o->value_len);
     }
