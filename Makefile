@@ -4,6 +4,7 @@
 #   make              build everything under build/
 #   make run          the daemon in the foreground on 127.0.0.1:8080
 #   make check        unit and integration tests, and the API contract
+#   make check-ui     the web app (/ui/) in headless Chromium
 #   make SANITIZE=1   the same with AddressSanitizer and UBSan (build/sanitize/)
 #   make clean
 
@@ -57,7 +58,9 @@ LIB_OBJS     := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/lib/*.c)) \
 LIB          := $(BUILD)/libuserapid.a
 
 DAEMON       := $(BUILD)/userapid
-DAEMON_OBJS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapid/*.c))
+# ui/, the web app at /ui/, is compiled in as ui_files[] (api_ui.h).
+DAEMON_OBJS  := $(patsubst src/%.c,$(BUILD)/src/%.o,$(wildcard src/userapid/*.c)) \
+                $(BUILD)/gen/ui_files.o
 DAEMON_PKGS   = $(LIB_PKGS) json-c libssl
 
 CTL          := $(BUILD)/userapictl
@@ -130,6 +133,35 @@ $(BUILD)/src/%.o: src/%.c $(FLAGS_FILE) | deps
 
 $(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c $(FLAGS_FILE)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The files of ui/ as ui_files[]: each a C string, line by line, with its
+# content type from its extension; a file of another kind stops the build.
+UI_FILES := $(sort $(wildcard ui/*))
+%/gen/ui_files.c: $(UI_FILES) Makefile
+	@mkdir -p $(@D)
+	{ echo '/* Generated from ui/: do not edit. */'; \
+	  echo '#include "api_ui.h"'; \
+	  i=0; for f in $(UI_FILES); do \
+	    echo "static const char ui_file_$$i[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' \
+	        -e 's/^/    "/' -e 's/$$/\\n"/' $$f; \
+	    echo '    ;'; i=$$((i + 1)); \
+	  done; \
+	  echo 'const struct ui_file ui_files[] = {'; \
+	  i=0; for f in $(UI_FILES); do \
+	    case $$f in \
+	    *.html) t='text/html; charset=utf-8' ;; \
+	    *.css)  t='text/css; charset=utf-8' ;; \
+	    *.js)   t='text/javascript; charset=utf-8' ;; \
+	    *) echo "$$f: no content type for this kind of file" >&2; exit 1 ;; \
+	    esac; \
+	    echo "    { \"$${f#ui/}\", \"$$t\", ui_file_$$i, sizeof(ui_file_$$i) - 1 },"; \
+	    i=$$((i + 1)); \
+	  done; \
+	  echo '    { 0, 0, 0, 0 },'; echo '};'; } > $@
+
+$(BUILD)/gen/ui_files.o: $(BUILD)/gen/ui_files.c $(FLAGS_FILE)
+	$(CC) $(ALL_CFLAGS) -Isrc/lib -Isrc/userapid $(call pc_cflags,$(DAEMON_PKGS)) -c -o $@ $<
 
 # Made afresh, so that a member whose source is gone does not stay.
 $(LIB): $(LIB_OBJS)
@@ -328,6 +360,14 @@ check-tls: $(DAEMON)
 	@scripts/install-deps --check-tls
 	tests/tls/testssl
 
+# The web app in a real browser: headless Chromium driven by Selenium
+# against the built daemon (tests/ui/run); screenshots at 360 and 1280 px
+# wide under build/ui/.
+.PHONY: check-ui
+check-ui: $(DAEMON)
+	@scripts/install-deps --check-ui
+	USERAPID_BIN=$(CURDIR)/$(DAEMON) tests/ui/run $(CURDIR)/$(BUILD)/ui
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .PHONY: bench
@@ -352,7 +392,7 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_DIR)/src/%.o,$(wildcard src/lib/*.c) \
                 $(filter-out src/userapid/main.c,$(wildcard src/userapid/*.c))) \
-                $(FUZZ_DIR)/gen/schema_sql.o
+                $(FUZZ_DIR)/gen/schema_sql.o $(FUZZ_DIR)/gen/ui_files.o
 FUZZ_SAN     := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # ALL_CFLAGS's defines and libraries; warnings shown but not fatal, since
 # clang is not the compiler the daemon is checked with.
@@ -372,6 +412,9 @@ $(FUZZ_DIR)/src/%.o: src/%.c | deps fuzz-deps
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
 
 $(FUZZ_DIR)/gen/schema_sql.o: $(FUZZ_DIR)/gen/schema_sql.c | deps fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/gen/ui_files.o: $(FUZZ_DIR)/gen/ui_files.c | deps fuzz-deps
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_DIR)/libuserapid.a: $(FUZZ_OBJS)

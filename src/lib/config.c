@@ -100,6 +100,7 @@ static int  config_set_max_sessions_per_user(struct config_ctx *,
                 const char *);
 static int  config_set_cookie_secure(struct config_ctx *, const char *);
 static int  config_set_cookie_samesite(struct config_ctx *, const char *);
+static int  config_set_ui(struct config_ctx *, const char *);
 static int  config_set_tls_certificate(struct config_ctx *, const char *);
 static int  config_set_tls_key(struct config_ctx *, const char *);
 static int  config_secret_path(struct config_ctx *, const char *, char *,
@@ -148,6 +149,7 @@ static const struct config_key config_keys[] = {
     { "max_sessions_per_user", config_set_max_sessions_per_user, 0 },
     { "cookie_secure",      config_set_cookie_secure,       0 },
     { "cookie_samesite",    config_set_cookie_samesite,     0 },
+    { "ui",                 config_set_ui,                  0 },
     { "tls_certificate",    config_set_tls_certificate,     0 },
     { "tls_key",            config_set_tls_key,             0 },
     { "hsts_max_age",       config_set_hsts_max_age,        0 },
@@ -200,6 +202,7 @@ config_defaults(struct config *c)
     c->max_sessions = 10000;
     c->max_sessions_per_user = 10;
     c->cookie_secure = 0;
+    c->ui = 1;
     c->storage = CONFIG_STORAGE_FILE;
     c->database_timeout = 5;
     c->session_cache_ttl = 1;
@@ -1037,6 +1040,12 @@ static int
 config_set_cookie_secure(struct config_ctx *ctx, const char *value)
 {
     return config_bool(ctx, value, &ctx->c->cookie_secure);
+}
+
+static int
+config_set_ui(struct config_ctx *ctx, const char *value)
+{
+    return config_bool(ctx, value, &ctx->c->ui);
 }
 
 static int

@@ -66,6 +66,7 @@ struct config {
     long         max_sessions_per_user;
     int          cookie_secure;         /* add Secure to the session cookie */
     int          cookie_samesite;       /* CONFIG_SAMESITE_* */
+    int          ui;                    /* serve the web app at /ui/ */
 
     /* TLS and the network in front. */
     char         tls_certificate[4096]; /* PEM, leaf then chain; "" none */

@@ -34,6 +34,7 @@
 #include "api_lockouts.h"
 #include "api_page.h"
 #include "api_sessions.h"
+#include "api_ui.h"
 #include "encoding.h"
 #include "firstadmin.h"
 #include "http.h"
@@ -130,6 +131,8 @@ static int  api_target_email(const struct api_request *req, char *out,
 static int  api_check_password(struct api_ctx *ctx, const char *pw, size_t len,
                 struct api_response *r, const char *field);
 static int  api_parse_role(const char *s, size_t len);
+static int  api_cross_site(const struct api_ctx *ctx,
+                const struct api_request *req);
 static void api_wipe_job(struct api_job *job);
 
 static const struct api_route api_routes[] = {
@@ -148,6 +151,9 @@ static const struct api_route api_routes[] = {
                        [HTTP_METHOD_DELETE] = api_user_delete } },
     { "/lockouts", 0, { [HTTP_METHOD_GET] = api_lockouts_get } },
     { "/lockouts/", 1, { [HTTP_METHOD_DELETE] = api_lockouts_delete } },
+    { "/ui",      0, { [HTTP_METHOD_GET] = api_ui_redirect } },
+    { "/ui/",     0, { [HTTP_METHOD_GET] = api_ui_get } },
+    { "/ui/",     1, { [HTTP_METHOD_GET] = api_ui_get } },
 };
 
 void
@@ -293,7 +299,8 @@ api_no_session(struct api_ctx *ctx, struct api_response *r, int rc,
 {
     if (rc == -1)
         return api_store_error(ctx, r);
-    api_error(r, 403, message);
+    api_error(r, 403, rc == API_CROSS_SITE ?
+        "a cross-site request may not use the session cookie" : message);
     return API_DONE;
 }
 
@@ -642,7 +649,7 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
     const struct http_header *h;
     const char               *t = NULL, *p, *end;
     size_t                    tlen = 0;
-    int                       rc;
+    int                       rc, from_cookie = 0;
 
     h = http_request_header(req->http, "Authorization");
     if (h != NULL && h->value_len > 7 && strncasecmp(h->value, "Bearer ", 7) == 0) {
@@ -663,6 +670,7 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
                 memcmp(p, COOKIE_NAME "=", sizeof(COOKIE_NAME)) == 0) {
                 t = p + sizeof(COOKIE_NAME);
                 tlen = (size_t)(stop - t);
+                from_cookie = 1;
                 while (tlen > 0 && (t[tlen - 1] == ' ' || t[tlen - 1] == '\t'))
                     tlen--;
                 break;
@@ -672,6 +680,10 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
     }
     if (t == NULL || !crypto_token_valid_syntax(t, tlen))
         return STORE_NOT_FOUND;
+    /* A browser sends the cookie by itself: a change asked from another
+     * site's page is refused before the session is even looked up. */
+    if (from_cookie && api_cross_site(ctx, req))
+        return API_CROSS_SITE;
     if ((rc = store_session_lookup(ctx->store, t, tlen, who)) != 0)
         return rc;
     if (token != NULL) {
@@ -679,6 +691,52 @@ api_authenticate(struct api_ctx *ctx, const struct api_request *req,
         token[CRYPTO_TOKEN_LEN] = '\0';
     }
     return 0;
+}
+
+/*
+ * Whether a request that may change something (not GET, HEAD or OPTIONS)
+ * comes from another site's page, for a cookie-authenticated request and
+ * a login: its Origin is present and neither the server's own
+ * ("http[s]://" Host) nor one of cors_origins, or, without Origin, its
+ * Sec-Fetch-Site is "cross-site".
+ * A listed origin may act with cookie_samesite = none, as CORS allows it.
+ */
+static int
+api_cross_site(const struct api_ctx *ctx, const struct api_request *req)
+{
+    const struct http_header *o, *host, *sfs;
+    const char               *v;
+    size_t                    n;
+
+    switch (req->http->method) {
+    case HTTP_METHOD_GET:
+    case HTTP_METHOD_HEAD:
+    case HTTP_METHOD_OPTIONS:
+        return 0;
+    default:
+        break;
+    }
+    if ((o = http_request_header(req->http, "Origin")) != NULL) {
+        /* Either scheme: behind a proxy that terminates TLS, the daemon
+         * may not know which one the browser used. */
+        host = http_request_header(req->http, "Host");
+        v = o->value;
+        n = o->value_len;
+        if (n > 8 && strncasecmp(v, "https://", 8) == 0) {
+            v += 8;
+            n -= 8;
+        } else if (n > 7 && strncasecmp(v, "http://", 7) == 0) {
+            v += 7;
+            n -= 7;
+        }
+        if (v != o->value && host != NULL && n == host->value_len &&
+            strncasecmp(v, host->value, n) == 0)
+            return 0;
+        return !config_cors_allowed(ctx->cfg, o->value, o->value_len);
+    }
+    sfs = http_request_header(req->http, "Sec-Fetch-Site");
+    return sfs != NULL && sfs->value_len == 10 &&
+        strncasecmp(sfs->value, "cross-site", 10) == 0;
 }
 
 /* The <email> of /users/<email>, percent-decoded and lower-cased.
@@ -715,6 +773,12 @@ api_login(struct api_ctx *ctx, const struct api_request *req,
     long               wait;
     int                rc;
 
+    /* Login CSRF: another site's page must not log the browser in to an
+     * account of its choosing. */
+    if (api_cross_site(ctx, req)) {
+        api_error(r, 403, "a login may not be sent from another site's page");
+        return API_DONE;
+    }
     if (api_decode_body(req, r, &f) == -1)
         return API_DONE;
     if (f.email == NULL || f.password == NULL) {
@@ -1067,6 +1131,8 @@ api_create(struct api_ctx *ctx, const struct api_request *req,
 
     if ((rc = api_authenticate(ctx, req, &who, NULL)) == -1)
         return api_store_error(ctx, r);
+    if (rc == API_CROSS_SITE)
+        return api_no_session(ctx, r, rc, NULL);
     authed = rc == 0;
     if (authed)
         snprintf(r->user, sizeof(r->user), "%s", who.email);

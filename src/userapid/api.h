@@ -27,6 +27,10 @@
 #define API_DONE     0
 #define API_PENDING  1
 
+/* api_authenticate: a cookie sent from another site's page.  Not a
+ * STORE_* value. */
+#define API_CROSS_SITE 100
+
 struct api_ctx {
     const struct config  *cfg;
     struct status        *status;
@@ -117,8 +121,10 @@ void api_cors(const struct config *cfg, const struct http_request *req,
          struct buf *headers);
 
 /* The caller's session, from "Authorization: Bearer" or the cookie: 0
- * with who (and token, when not NULL) filled, STORE_NOT_FOUND, or -1 when
- * the store failed (answer api_store_error). */
+ * with who (and token, when not NULL) filled, STORE_NOT_FOUND,
+ * API_CROSS_SITE for the cookie of a state-changing request from another
+ * site (a foreign Origin, or Sec-Fetch-Site: cross-site; api_no_session
+ * answers it 403), or -1 when the store failed (answer api_store_error). */
 int  api_authenticate(struct api_ctx *ctx, const struct api_request *req,
          struct session_info *who, char token[CRYPTO_TOKEN_LEN + 1]);
 

@@ -79,6 +79,7 @@ fuzz_check_config(const struct config *c)
     FUZZ_CHECK(c->session_ttl >= 1 && c->session_max_age >= 1);
     FUZZ_CHECK(c->max_sessions >= 1);
     FUZZ_CHECK(c->cookie_secure == 0 || c->cookie_secure == 1);
+    FUZZ_CHECK(c->ui == 0 || c->ui == 1);
 }
 
 int

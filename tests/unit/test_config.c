@@ -1139,6 +1139,24 @@ START_TEST(test_session_keys_bounds)
 }
 END_TEST
 
+/* ui serves the web app by default; "no" turns it off, anything else
+ * than a yes or a no is refused. */
+START_TEST(test_ui_key_is_yes_by_default_and_a_boolean)
+{
+    struct config c;
+    char          err[CONFIG_ERR_LEN];
+
+    config_defaults(&c);
+    ck_assert_int_eq(c.ui, 1);
+    ck_assert_int_eq(load("ui = no\n", &c, err), 0);
+    ck_assert_int_eq(c.ui, 0);
+    ck_assert_int_eq(load("ui = on\n", &c, err), 0);
+    ck_assert_int_eq(c.ui, 1);
+    assert_load_error("ui = sometimes\n",
+        "1: ui: \"sometimes\" is not yes or no (or on/off, true/false, 1/0)");
+}
+END_TEST
+
 /* The top of login_max_failures' range is accepted: the account's
  * limit, ten times it unless set, stays above it; the store's keys have
  * their documented defaults. */
@@ -1295,6 +1313,7 @@ config_suite(void)
     tcase_add_test(tc, test_min_password_length_lowest_is_2);
     tcase_add_test(tc, test_password_cost_default_or_1_to_11);
     tcase_add_test(tc, test_session_keys_bounds);
+    tcase_add_test(tc, test_ui_key_is_yes_by_default_and_a_boolean);
     tcase_add_test(tc, test_worker_count_resolves_auto_to_cpus);
     tcase_add_test(tc, test_state_dir_takes_absolute_and_relative_paths);
     tcase_add_test(tc, test_state_dir_too_long_is_rejected);
