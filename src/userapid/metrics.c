@@ -28,7 +28,7 @@
 
 static const char *const metrics_route_names[METRICS_NROUTES] = {
     "/", "/status", "/session", "/users/{email}", "/lockouts",
-    "/lockouts/{key}", "/sessions", "/sessions/{id}", "other",
+    "/lockouts/{key}", "/sessions", "/sessions/{id}", "/ui/{file}", "other",
 };
 
 /* The statuses the server sends; the last slot is every other one. */
@@ -70,10 +70,22 @@ static int  metrics_proc(pid_t pid, uint64_t *rss, uint64_t *fds);
 enum metrics_route
 metrics_route(const char *path, size_t len)
 {
-    static const struct { const char *p; size_t n; int prefix; } r[] = {
-        { "/", 1, 0 }, { "/status", 7, 0 }, { "/session", 8, 0 },
-        { "/users/", 7, 1 }, { "/lockouts", 9, 0 }, { "/lockouts/", 10, 1 },
-        { "/sessions", 9, 0 }, { "/sessions/", 10, 1 },
+    static const struct {
+        const char         *p;
+        size_t              n;
+        int                 prefix;
+        enum metrics_route  route;
+    } r[] = {
+        { "/", 1, 0, METRICS_ROUTE_ROOT },
+        { "/status", 7, 0, METRICS_ROUTE_STATUS },
+        { "/session", 8, 0, METRICS_ROUTE_SESSION },
+        { "/users/", 7, 1, METRICS_ROUTE_USER },
+        { "/lockouts", 9, 0, METRICS_ROUTE_LOCKOUTS },
+        { "/lockouts/", 10, 1, METRICS_ROUTE_LOCKOUT },
+        { "/sessions", 9, 0, METRICS_ROUTE_SESSIONS },
+        { "/sessions/", 10, 1, METRICS_ROUTE_SESSION_ID },
+        { "/ui/", 4, 0, METRICS_ROUTE_UI },
+        { "/ui/", 4, 1, METRICS_ROUTE_UI },
     };
     size_t i;
 
@@ -81,7 +93,7 @@ metrics_route(const char *path, size_t len)
     for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
         if (r[i].prefix ? len > r[i].n && memcmp(path, r[i].p, r[i].n) == 0 :
             len == r[i].n && memcmp(path, r[i].p, len) == 0)
-            return (enum metrics_route)i;
+            return r[i].route;
     return METRICS_ROUTE_OTHER;
 }
 

@@ -27,6 +27,7 @@ enum metrics_route {
     METRICS_ROUTE_LOCKOUT,              /* "/lockouts/{key}" */
     METRICS_ROUTE_SESSIONS,             /* "/sessions" */
     METRICS_ROUTE_SESSION_ID,           /* "/sessions/{id}" */
+    METRICS_ROUTE_UI,                   /* "/ui/{file}": the web app */
     METRICS_ROUTE_OTHER,                /* anything else, "*" included */
     METRICS_NROUTES
 };
