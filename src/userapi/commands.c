@@ -196,9 +196,13 @@ ua_show_users(struct ua *ua, int one)
     return rc;
 }
 
-/* GET /session: whose the saved token is, and until when. */
+/*
+ * GET path with the saved session; the answer as JSON (--json) or as
+ * print makes it.  The exit status.
+ */
 int
-ua_whoami(struct ua *ua)
+ua_get_print(struct ua *ua, const char *path,
+    int (*print)(const struct ua_response *))
 {
     struct ua_response r;
     struct ua_session  s;
@@ -206,15 +210,22 @@ ua_whoami(struct ua *ua)
 
     ua_response_init(&r);
     if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
-        (rc = ua_exchange(ua, "GET", "/session", &s, NULL, &r)) == 0) {
+        (rc = ua_exchange(ua, "GET", path, &s, NULL, &r)) == 0) {
         if (ua->json)
             ua_print_body(&r);
         else
-            rc = ua_print_session(&r);
+            rc = print(&r);
     }
     explicit_bzero(&s, sizeof(s));
     ua_response_free(&r);
     return rc;
+}
+
+/* GET /session: whose the saved token is, and until when. */
+int
+ua_whoami(struct ua *ua)
+{
+    return ua_get_print(ua, "/session", ua_print_session);
 }
 
 int
@@ -371,21 +382,7 @@ out:
 int
 ua_lockouts(struct ua *ua)
 {
-    struct ua_response r;
-    struct ua_session  s;
-    int                rc;
-
-    ua_response_init(&r);
-    if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
-        (rc = ua_exchange(ua, "GET", "/lockouts", &s, NULL, &r)) == 0) {
-        if (ua->json)
-            ua_print_body(&r);
-        else
-            rc = ua_print_lockouts(&r);
-    }
-    explicit_bzero(&s, sizeof(s));
-    ua_response_free(&r);
-    return rc;
+    return ua_get_print(ua, "/lockouts", ua_print_lockouts);
 }
 
 int

@@ -181,19 +181,5 @@ ua_users_paged(struct ua *ua)
 int
 ua_sessions(struct ua *ua)
 {
-    struct ua_response r;
-    struct ua_session  s;
-    int                rc;
-
-    ua_response_init(&r);
-    if ((rc = ua_session_load(ua, &s, 0)) == 0 &&
-        (rc = ua_exchange(ua, "GET", "/sessions", &s, NULL, &r)) == 0) {
-        if (ua->json)
-            ua_print_body(&r);
-        else
-            rc = ua_print_sessions(&r);
-    }
-    explicit_bzero(&s, sizeof(s));
-    ua_response_free(&r);
-    return rc;
+    return ua_get_print(ua, "/sessions", ua_print_sessions);
 }

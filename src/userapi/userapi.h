@@ -131,5 +131,7 @@ int  ua_print_lockouts(const struct ua_response *);
 int  ua_print_user_table(struct json_object *);
 int  ua_print_session(const struct ua_response *);
 int  ua_print_sessions(const struct ua_response *);
+int  ua_get_print(struct ua *, const char *,
+         int (*)(const struct ua_response *));
 
 #endif
