@@ -33,10 +33,10 @@ ua_status(struct ua *ua)
     return rc;
 }
 
-/* "created EMAIL (ROLE)" from register's answer r.  0, or UA_EXIT_FAIL
- * (said) when it is no user record. */
+/* One line from the user record in r: fmt with its email and role.  0,
+ * or UA_EXIT_FAIL (said) when it is no user record. */
 static int
-ua_print_created(const struct ua_response *r)
+ua_print_record(const struct ua_response *r, const char *fmt)
 {
     struct json_object *o, *e, *ro;
     int                 rc = 0;
@@ -48,10 +48,16 @@ ua_print_created(const struct ua_response *r)
         !ua_text_ok(json_object_get_string(ro)))
         rc = ua_err("unexpected answer from the server: no user record");
     else
-        printf("created %s (%s)\n", json_object_get_string(e),
-            json_object_get_string(ro));
+        printf(fmt, json_object_get_string(e), json_object_get_string(ro));
     json_object_put(o);
     return rc;
+}
+
+/* "created EMAIL (ROLE)" from register's answer r. */
+static int
+ua_print_created(const struct ua_response *r)
+{
+    return ua_print_record(r, "created %s (%s)\n");
 }
 
 int
@@ -242,25 +248,11 @@ ua_show(struct ua *ua)
     return ua_show_users(ua, 1);
 }
 
-/* "role of EMAIL set to ROLE" from the record in r.  0, or UA_EXIT_FAIL
- * (said) when it is no user record. */
+/* "role of EMAIL set to ROLE" from the record in r. */
 static int
 ua_print_role(const struct ua_response *r)
 {
-    struct json_object *o, *e, *ro;
-    int                 rc = 0;
-
-    if ((o = ua_response_json(r)) == NULL ||
-        !json_object_object_get_ex(o, "email", &e) ||
-        !json_object_object_get_ex(o, "role", &ro) ||
-        !ua_text_ok(json_object_get_string(e)) ||
-        !ua_text_ok(json_object_get_string(ro)))
-        rc = ua_err("unexpected answer from the server: no user record");
-    else
-        printf("role of %s set to %s\n", json_object_get_string(e),
-            json_object_get_string(ro));
-    json_object_put(o);
-    return rc;
+    return ua_print_record(r, "role of %s set to %s\n");
 }
 
 /* PATCH /users/EMAIL {"role"}: "role of EMAIL set to ROLE". */
