@@ -155,8 +155,10 @@ tls_ticket_mac(EVP_MAC_CTX *hctx, const uint8_t *key)
 
 /*
  * Seals a new ticket with the current key (enc), or finds the key that
- * sealed one: 1 to resume, 2 to resume and issue a fresh ticket (sealed
- * with an older key), 0 to fall back to a full handshake, -1 on error.
+ * sealed one: 1 to resume, 2 to resume and issue a fresh ticket, 0 to fall
+ * back to a full handshake, -1 on error.  A fresh ticket follows every
+ * TLS 1.3 resumption (clients use a TLS 1.3 ticket once, RFC 8446 C.4)
+ * and every TLS 1.2 one sealed with an older key.
  */
 static int
 tls_ticket_cb(SSL *s, unsigned char *name, unsigned char *iv,
@@ -185,7 +187,7 @@ tls_ticket_cb(SSL *s, unsigned char *name, unsigned char *iv,
         if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1 ||
             tls_ticket_mac(hctx, k->hmac) != 1)
             return -1;
-        return i == 0 ? 1 : 2;
+        return i == 0 && SSL_version(s) < TLS1_3_VERSION ? 1 : 2;
     }
     return 0;
 }

@@ -6,7 +6,13 @@
  * (EPOLLEXCLUSIVE, so one connection wakes one worker), a signalfd, and
  * its connections (edge-triggered).  A connection is a small state machine:
  *
- *   HEAD -> [BODY] -> handle -> queue the answer -> HEAD ... -> LINGER -> closed
+ *   HEAD -> [BODY] -> handle -> queue the answer -> HEAD ... -> [LINGER] -> closed
+ *
+ * A connection that ends after a complete answer (Connection: close, HTTP
+ * 1.0) is closed as soon as the answer is written.  Only one that ends
+ * with input still unread (an error, a pipelined request) lingers, reading
+ * and discarding until the client closes, so that closing does not reset
+ * the connection before the client has read the answer.
  *
  * Answers are queued in the connection's output buffer and written when no
  * further pipelined request can be answered, so pipelined requests are
@@ -122,6 +128,7 @@ struct conn {
     unsigned            eof : 1;        /* peer shut down its side */
     unsigned            hup : 1;        /* epoll saw FIN or RST: read to the end */
     unsigned            closing : 1;    /* close once the output is written */
+    unsigned            linger : 1;     /* closing with input unread: LINGER first */
     unsigned            head_started : 1;
     unsigned            zombie : 1;     /* closed while its job runs */
     unsigned            counted : 1;    /* holds a per-address connection */
@@ -1317,6 +1324,10 @@ conn_after_io(struct worker *w, struct conn *c, int progress)
         }
         if (c->tls != NULL)
             tls_conn_shutdown(c->tls);
+        if (!c->linger && (c->io == NULL || c->io->in_len == 0)) {
+            conn_close(w, c);
+            return;
+        }
         shutdown(c->fd, SHUT_WR);
         c->state = CONN_LINGER;
         conn_timer_set(w, c, TIMER_LINGER, 1);
@@ -1792,6 +1803,7 @@ conn_error(struct worker *w, struct conn *c, int status, const char *message)
     conn_queue(w, c, io != NULL && c->state == CONN_BODY ? &io->req : NULL,
         11, 0, 0, method, path);
     c->closing = 1;
+    c->linger = 1;
     c->state = CONN_HEAD;
     if (c->io != NULL)
         c->io->in_len = 0;
@@ -1839,7 +1851,7 @@ conn_queue(struct worker *w, struct conn *c, const struct http_request *req,
     h.body_len = r->body.len;
     if (http_response_write(&c->out, &h) == -1) {
         log_msg(LOG_ERR, "conn_queue: out of memory");
-        c->closing = 1;
+        c->closing = c->linger = 1;
         return;
     }
     if (!keep_alive)

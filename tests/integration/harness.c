@@ -451,6 +451,22 @@ daemon_log(struct daemon *d)
     return run_cmd(&st, "cat '%s' 2>/dev/null", d->log);
 }
 
+long
+daemon_connections(struct daemon *d)
+{
+    char       *r = http_exchange_from(d->port, "127.0.7.9", "GET /status HTTP/1.1\r\n"
+        "Host: t\r\nConnection: close\r\n\r\n", 3000);
+    const char *c;
+    long        n;
+
+    ck_assert_int_eq(http_status(r), 200);
+    c = strstr(http_body(r), "\"connections\":");
+    ck_assert_ptr_nonnull(c);
+    n = atol(c + 14);
+    free(r);
+    return n;
+}
+
 int
 http_connect(int port)
 {

@@ -66,6 +66,9 @@ int   daemon_workers(struct daemon *d, pid_t *pids, int max);
 int   daemon_notify_wait(struct daemon *d, const char *what, int timeout_ms);
 /* Reads the daemon's stderr log. Caller frees. */
 char *daemon_log(struct daemon *d);
+/* The "connections" of GET /status (asked from 127.0.7.9 on d's plain
+ * port), the asking one included. */
+long  daemon_connections(struct daemon *d);
 
 int   http_connect(int port);
 /* From a given loopback source address, e.g. "127.0.0.2". */

@@ -326,6 +326,54 @@ START_TEST(test_http10_keep_alive_is_honoured)
 }
 END_TEST
 
+/* Sends req on a fresh connection and reads its answer, status, and the
+ * server's end of the connection; the client's end stays open. */
+static int
+answered_and_ended(const char *req, int status)
+{
+    int   fd = http_connect(d.port);
+    char *r;
+
+    http_send_str(fd, req);
+    r = http_recv_response(fd, 3000);
+    ck_assert_int_eq(http_status(r), status);
+    ck_assert(http_closed(fd, 3000));
+    free(r);
+    return fd;
+}
+
+/*
+ * A connection that asked to close is closed once its answer is written,
+ * though its client still holds it.  One that ends with input unread, an
+ * error's or a request pipelined past the close, lingers (reading and
+ * discarding, so the client sees the answer and not a reset) until its
+ * client closes it.
+ */
+START_TEST(test_a_close_is_at_once_unread_input_lingers)
+{
+    long n = -1;
+    int  fds[3], i;
+
+    fds[0] = answered_and_ended("GET /status HTTP/1.1\r\n" HOST
+        "Connection: close\r\n\r\n", 200);
+    for (i = 0; i < 10 && (n = daemon_connections(&d)) != 1; i++)
+        sleep_ms(50);
+    ck_assert_int_eq(n, 1);
+    fds[1] = answered_and_ended("GET /status HTTP/1.1\r\n" HOST
+        "Connection: close\r\n\r\nGET /status HTTP/1.1\r\n" HOST "\r\n", 200);
+    fds[2] = answered_and_ended("GET /status HTTP/1.1\r\n\r\n", 400);
+    /* Well within the 2 s a lingering connection waits for its client. */
+    sleep_ms(300);
+    ck_assert_int_eq(daemon_connections(&d), 3);
+    close(fds[1]);
+    close(fds[2]);
+    for (i = 0; i < 20 && (n = daemon_connections(&d)) != 1; i++)
+        sleep_ms(50);
+    ck_assert_int_eq(n, 1);
+    close(fds[0]);
+}
+END_TEST
+
 START_TEST(test_connection_is_reused)
 {
     int   fd = http_connect(d.port), i;
@@ -552,6 +600,7 @@ daemon_suite(void)
     tcase_add_test(tc, test_bad_syntax_is_400);
     tcase_add_test(tc, test_http10_without_host_closes);
     tcase_add_test(tc, test_http10_keep_alive_is_honoured);
+    tcase_add_test(tc, test_a_close_is_at_once_unread_input_lingers);
     tcase_add_test(tc, test_connection_is_reused);
     tcase_add_test(tc, test_curl_reuses_the_connection);
     tcase_add_test(tc, test_pipelined_requests_answered_in_order);

@@ -868,23 +868,6 @@ START_TEST(test_half_open_connections_do_not_slow_requests)
 }
 END_TEST
 
-/* The "connections" of GET /status, counting the asking one. */
-static long
-status_connections(struct daemon *d)
-{
-    char       *r = http_exchange_from(d->port, "127.0.7.9", "GET /status HTTP/1.1\r\n"
-        HOST "Connection: close\r\n\r\n", 3000);
-    const char *c;
-    long        n;
-
-    ck_assert_int_eq(http_status(r), 200);
-    c = strstr(http_body(r), "\"connections\":");
-    ck_assert_ptr_nonnull(c);
-    n = atol(c + 14);
-    free(r);
-    return n;
-}
-
 /*
  * Clients that send part of a head, or a head and part of a body, and then
  * close (FIN) or reset (RST) are noticed at once, though the FIN or RST
@@ -922,7 +905,7 @@ START_TEST(test_churned_partial_requests_free_their_slots_at_once)
     }
     t0 = mono();
     while (mono() - t0 < 2.0) {
-        if ((n = status_connections(&d)) == 1) {
+        if ((n = daemon_connections(&d)) == 1) {
             waited = mono() - t0;
             break;
         }

@@ -10,6 +10,7 @@
  * it) and a TLS one on another port.
  */
 #include <check.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,21 +125,6 @@ head_workers(void)
         v[0] = '\0';
     free(r);
     return v;
-}
-
-/* The "connections" of /status over the plain listener. */
-static long
-connections(void)
-{
-    char       *r = http_exchange(d.port, "GET /status HTTP/1.1\r\nHost: t\r\n"
-        "Connection: close\r\n\r\n", 3000);
-    const char *c = strstr(http_body(r), "\"connections\":");
-    long        n;
-
-    ck_assert_ptr_nonnull(c);
-    n = atol(c + 14);
-    free(r);
-    return n;
 }
 
 START_TEST(test_every_route_over_tls)
@@ -262,7 +248,7 @@ START_TEST(test_old_protocols_and_plain_http_are_refused_at_once)
      * header_timeout would have ended a lingering one.  Each look is a
      * connection too, still closing when the next look comes at once:
      * the looks are 100 ms apart, and the one that saw 1 decides. */
-    for (i = 0; i < 15 && (n = connections()) != 1; i++)
+    for (i = 0; i < 15 && (n = daemon_connections(&d)) != 1; i++)
         sleep_ms(100);
     ck_assert_int_eq(n, 1);
 }
@@ -313,6 +299,42 @@ START_TEST(test_resumption_works_across_workers)
             "the session was not resumed (attempt %d)", i);
         ck_assert_int_ne(again, first);
     }
+}
+END_TEST
+
+/*
+ * Every TLS 1.3 resumption hands out a fresh ticket, so that a client that
+ * uses each ticket once (RFC 8446 C.4: OpenSSL's own clients, browsers)
+ * resumes again and again instead of falling back to a full handshake
+ * every other time.  Each connection starts from the ticket the previous
+ * one received.
+ */
+START_TEST(test_each_resumption_hands_out_a_fresh_ticket)
+{
+    char *out, *tickets[4], from[PATH_MAX + 16] = "";
+    int   i, j, st;
+
+    start(NULL);
+    for (i = 0; i < 4; i++) {
+        if (i > 0)
+            snprintf(from, sizeof(from), "-sess_in %s/chain%d.pem", d.dir, i - 1);
+        out = run_cmd(&st, "(printf 'HEAD /status HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n'; "
+            "sleep 0.3) | openssl s_client -connect 127.0.0.1:%d -CAfile %s/ca.crt "
+            "%s -sess_out %s/chain%d.pem 2>/dev/null", tls_port, d.dir, from, d.dir, i);
+        ck_assert_msg(strstr(out, "HTTP/1.1 200 OK") != NULL, "%s", out);
+        ck_assert_msg((strstr(out, "\nReused, TLSv1.3") != NULL) == (i > 0),
+            "connection %d: %s", i, out);
+        ck_assert_msg(strstr(out, "Post-Handshake New Session Ticket arrived") != NULL,
+            "connection %d got no ticket: %s", i, out);
+        free(out);
+        tickets[i] = sh("openssl sess_id -in %s/chain%d.pem -text -noout | "
+            "sed -n '/TLS session ticket:/,/^$/p'", d.dir, i);
+        ck_assert_msg(strlen(tickets[i]) > 100, "%s", tickets[i]);
+        for (j = 0; j < i; j++)
+            ck_assert_str_ne(tickets[i], tickets[j]);
+    }
+    for (i = 0; i < 4; i++)
+        free(tickets[i]);
 }
 END_TEST
 
@@ -409,7 +431,7 @@ START_TEST(test_stalled_handshake_costs_one_slot_until_header_timeout)
         http_send(fds[i], "\x16\x03\x01", 3);
     }
     sleep_ms(300);
-    ck_assert_int_eq(connections(), 6);
+    ck_assert_int_eq(daemon_connections(&d), 6);
     /* Served meanwhile. */
     {
         char *out = curl_tls("-I", "/");
@@ -418,7 +440,7 @@ START_TEST(test_stalled_handshake_costs_one_slot_until_header_timeout)
         free(out);
     }
     sleep_ms(2500);
-    ck_assert_int_eq(connections(), 1);
+    ck_assert_int_eq(daemon_connections(&d), 1);
     for (i = 0; i < 5; i++) {
         ck_assert(http_closed(fds[i], 1000));
         close(fds[i]);
@@ -490,6 +512,7 @@ main(void)
     tcase_add_test(tc, test_every_route_over_tls);
     tcase_add_test(tc, test_old_protocols_and_plain_http_are_refused_at_once);
     tcase_add_test(tc, test_resumption_works_across_workers);
+    tcase_add_test(tc, test_each_resumption_hands_out_a_fresh_ticket);
     tcase_add_test(tc, test_sighup_rotates_the_certificate_and_keeps_connections);
     tcase_add_test(tc, test_stalled_handshake_costs_one_slot_until_header_timeout);
     tcase_add_test(tc, test_tls_configuration_errors);
