@@ -243,6 +243,10 @@ tls_ctx_policy(SSL_CTX *ssl, char *err, size_t errlen)
         SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
         SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    /* Whole flights in one read(2), not a header and a body per record;
+     * the loop reads on until TLS_WANT_READ, so nothing waits in the
+     * buffer for an edge that will not come. */
+    SSL_CTX_set_read_ahead(ssl, 1);
     /* Stateless tickets only: any worker resumes any session. */
     SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_timeout(ssl, 2 * TLS_TICKET_ROTATE_S);

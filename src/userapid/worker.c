@@ -885,7 +885,8 @@ static void
 conn_close(struct worker *w, struct conn *c)
 {
     conn_timer_unlink(w, c);
-    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* No EPOLL_CTL_DEL: the worker never duplicates a connection's
+     * descriptor, so closing it takes it out of the epoll set. */
     close(c->fd);
     c->fd = -1;
     if (c->counted)
@@ -1003,9 +1004,9 @@ conn_read(struct worker *w, struct conn *c)
 }
 
 /*
- * conn_read for a TLS connection: OpenSSL reads a record at a time and may
- * keep decrypted bytes, so a short read says nothing of the socket; only
- * TLS_WANT_READ does.  As conn_read.
+ * conn_read for a TLS connection: OpenSSL reads ahead (a whole flight of
+ * records at once) and keeps what it has not returned yet, so a short
+ * read says nothing of the socket; only TLS_WANT_READ does.  As conn_read.
  */
 static int
 conn_read_tls(struct conn *c, struct conn_io *io)

@@ -338,6 +338,31 @@ START_TEST(test_each_resumption_hands_out_a_fresh_ticket)
 }
 END_TEST
 
+/*
+ * Requests pipelined in several TLS records of one TCP segment (512-byte
+ * records): the daemon reads a whole flight at once, and must answer what
+ * waits in OpenSSL's buffer without a new edge from the socket.
+ */
+START_TEST(test_requests_in_records_of_one_segment_are_all_answered)
+{
+    char  req[4096] = "", *out, *p;
+    int   i, st, n = 0;
+
+    start(NULL);
+    for (i = 0; i < 11; i++)
+        snprintf(req + strlen(req), sizeof(req) - strlen(req),
+            "GET /status HTTP/1.1\\r\\nHost: t\\r\\nX-Pad: %040d\\r\\n%s\\r\\n",
+            i, i == 10 ? "Connection: close\\r\\n" : "");
+    out = run_cmd(&st, "(printf '%s'; sleep 2) | timeout 10 openssl s_client "
+        "-connect 127.0.0.1:%d -CAfile %s/ca.crt -max_send_frag 512 -quiet "
+        "2>/dev/null", req, tls_port, d.dir);
+    for (p = out; (p = strstr(p, "HTTP/1.1 200 OK\r\n")) != NULL; p++)
+        n++;
+    ck_assert_msg(n == 11, "%d answers: %s", n, out);
+    free(out);
+}
+END_TEST
+
 /* The SHA-256 fingerprint of the certificate served on the TLS port. */
 static char *
 served_fingerprint(void)
@@ -513,6 +538,7 @@ main(void)
     tcase_add_test(tc, test_old_protocols_and_plain_http_are_refused_at_once);
     tcase_add_test(tc, test_resumption_works_across_workers);
     tcase_add_test(tc, test_each_resumption_hands_out_a_fresh_ticket);
+    tcase_add_test(tc, test_requests_in_records_of_one_segment_are_all_answered);
     tcase_add_test(tc, test_sighup_rotates_the_certificate_and_keeps_connections);
     tcase_add_test(tc, test_stalled_handshake_costs_one_slot_until_header_timeout);
     tcase_add_test(tc, test_tls_configuration_errors);
