@@ -73,7 +73,7 @@
 #define CONN_OUT_HIGH      (256 * 1024)   /* stop answering until flushed */
 #define CONN_BODY_KEEP     (64 * 1024)    /* larger body buffers are freed */
 #define LINGER_MS          2000
-#define ACCEPT_BATCH       64
+#define ACCEPT_BATCH       1
 #define IO_POOL_MAX        64
 #define MAX_EVENTS         256
 #define ORPHAN_DRAIN_MS    900
@@ -628,7 +628,10 @@ worker_open_store(struct worker *w)
     return 0;
 }
 
-/* Takes up to ACCEPT_BATCH connections from listen socket idx. */
+/* Takes up to ACCEPT_BATCH connections from listen socket idx.  One, as
+ * nginx does by default: the listen socket is level-triggered, so the
+ * rest of a burst wakes this worker again or, while it is busy, another
+ * one, instead of all of it landing on whichever woke first. */
 static void
 worker_accept(struct worker *w, int idx)
 {
